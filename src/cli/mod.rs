@@ -1,0 +1,43 @@
+//! Subcommands of the `rankd` binary, one file each. Every file exposes an `Args` type (clap)
+//! and a `run` function; this module only parses and dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod demo;
+mod serve;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rankd",
+    version,
+    about = "A ranking engine for e-commerce search and recommendation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start a demo server on loopback and show its health (README command one).
+    Demo(demo::Args),
+    /// Serve the gRPC API (Ranker, Admin, health, reflection).
+    Serve(serve::Args),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Serve(args) => serve::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

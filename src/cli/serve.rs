@@ -1,0 +1,74 @@
+//! `rankd serve`: load the config, bind, serve until SIGTERM/SIGINT, drain, exit 0.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args as ClapArgs;
+
+use rankd::config::Config;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Address to listen on (overrides `server.listen`).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Root folder of published index versions (overrides `server.index_dir`).
+    #[arg(long)]
+    index_dir: Option<PathBuf>,
+    /// TOML config file; `RANKD_<SECTION>__<KEY>` variables override it, flags override both.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = Config::load(args.config.as_deref())?.with_overrides(|c| {
+        if let Some(listen) = args.listen {
+            c.server.listen = listen;
+        }
+        if let Some(dir) = args.index_dir {
+            c.server.index_dir = dir;
+        }
+    })?;
+    rankd::logging::init(&config.log);
+    anyhow::ensure!(
+        config.server.index_dir.is_dir(),
+        "index dir {} (server.index_dir / --index-dir) does not exist or is not a directory",
+        config.server.index_dir.display()
+    );
+    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("binding server.listen = {}", config.server.listen))?;
+        rankd::server::serve(listener, config.server, config.limits, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Completes on SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

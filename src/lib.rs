@@ -1,0 +1,10 @@
+//! rankd: a ranking engine for e-commerce search and recommendation.
+
+pub mod config;
+pub mod data;
+pub mod logging;
+pub mod model;
+pub mod rank;
+pub mod server;
+pub mod testdata;
+pub mod train;

@@ -1,0 +1,6 @@
+//! The ranking pipeline in pure types: retrieve → features → score → select. No transport
+//! here: the server layer converts protobuf messages into these types and back.
+
+mod query;
+
+pub use query::{ItemFilter, RankQuery};

@@ -1,0 +1,66 @@
+//! Starts `rankd::server::serve` on 127.0.0.1:0 and connects real tonic clients to it.
+
+use std::net::SocketAddr;
+
+use rankd::config::Config;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), rankd::server::ServerError>>,
+}
+
+impl TestServer {
+    pub async fn start(config: Config) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let shutdown = async move {
+            // A dropped sender also means "stop": a failing test never leaks a server.
+            let _ = rx.await;
+        };
+        let task = tokio::spawn(rankd::server::serve(
+            listener,
+            config.server,
+            config.limits,
+            shutdown,
+        ));
+        TestServer {
+            addr,
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    /// Sends the shutdown signal (what SIGTERM does in `rankd serve`).
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            tx.send(()).unwrap();
+        }
+    }
+
+    /// Waits for the server to drain and return.
+    pub async fn join(self) -> Result<(), rankd::server::ServerError> {
+        self.task.await.unwrap()
+    }
+}
+
+/// A config for tests: short drain so shutdown tests stay fast.
+pub fn test_config(index_dir: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    config.server.index_dir = index_dir.to_path_buf();
+    config.server.drain_delay_ms = 300;
+    config.server.drain_timeout_ms = 3_000;
+    config
+}
