@@ -5,8 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod build_index;
 mod demo;
 mod serve;
+mod train;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,6 +27,10 @@ enum Command {
     Demo(demo::Args),
     /// Serve the gRPC API (Ranker, Admin, health, reflection).
     Serve(serve::Args),
+    /// Train the two towers and the ranker; write a models directory.
+    Train(train::Args),
+    /// Embed a catalogue with trained models and publish an index version.
+    BuildIndex(build_index::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -32,6 +38,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Train(args) => train::run(args),
+        Command::BuildIndex(args) => build_index::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

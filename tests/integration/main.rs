@@ -4,7 +4,15 @@
 //! - `support`: starting a real server on a loopback port for tests
 //! - `server_lifecycle`: health, reflection, UNAVAILABLE before load, graceful drain
 //! - `cli_config`: `rankd serve` refuses bad configuration with a message naming it
+//! - `model_support`: model test fixtures (devices, a seeded synthetic shop, a quick config)
+//! - `model_encoder`: text encoder padding/masking, save/load, MiniLM reference values
+//! - `model_towers`: inference API shapes, batched == single, save/load, explanations
+//! - `model_training`: deterministic training, learning the synthetic tastes, bad input
 
 mod cli_config;
+mod model_encoder;
+mod model_support;
+mod model_towers;
+mod model_training;
 mod server_lifecycle;
 mod support;

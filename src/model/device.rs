@@ -1,0 +1,111 @@
+//! Run-time device choice: CUDA when the binary was built with the `cuda` feature and a GPU is
+//! present, otherwise the CPU. The choice is logged once, so a slow run on the CPU is never a
+//! mystery.
+
+use std::str::FromStr;
+
+use candle_core::Device;
+
+use super::error::{ModelError, Result};
+
+/// Which device the caller asks for (`--device auto|cpu|cuda`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DevicePreference {
+    /// The GPU when the build has CUDA and one is present, else the CPU.
+    #[default]
+    Auto,
+    /// The CPU even when a GPU is present.
+    Cpu,
+    /// The GPU or an error: for runs that would be pointless on the CPU.
+    Cuda,
+}
+
+impl FromStr for DevicePreference {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            "cuda" | "gpu" => Ok(Self::Cuda),
+            other => Err(ModelError::InvalidInput(format!(
+                "unknown device {other:?}: expected auto, cpu or cuda"
+            ))),
+        }
+    }
+}
+
+/// Picks the device for `preference` and logs which one it is.
+pub fn select_device(preference: DevicePreference) -> Result<Device> {
+    let device = match preference {
+        DevicePreference::Cpu => Device::Cpu,
+        DevicePreference::Auto if cuda_present() => Device::new_cuda(0)?,
+        DevicePreference::Auto => Device::Cpu,
+        DevicePreference::Cuda if cuda_present() => Device::new_cuda(0)?,
+        DevicePreference::Cuda => {
+            return Err(ModelError::Device(if cfg!(feature = "cuda") {
+                "no CUDA GPU found".to_owned()
+            } else {
+                "this binary was built without the `cuda` feature".to_owned()
+            }));
+        }
+    };
+    tracing::info!(
+        device = describe(&device),
+        ?preference,
+        "model device selected"
+    );
+    Ok(device)
+}
+
+/// A short name for logs and reports: `cpu` or `cuda:N`.
+pub fn describe(device: &Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => "cpu".to_owned(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    }
+}
+
+/// Whether CUDA can be used: the build must have it (`cuda_is_available` is false without the
+/// feature) and a GPU must answer.
+fn cuda_present() -> bool {
+    candle_core::utils::cuda_is_available() && Device::new_cuda(0).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_preference_always_gives_the_cpu() {
+        let device = select_device(DevicePreference::Cpu).unwrap();
+        assert!(device.is_cpu());
+        assert_eq!(describe(&device), "cpu");
+    }
+
+    #[test]
+    fn device_names_parse_and_unknown_names_are_rejected() {
+        assert_eq!(
+            "cpu".parse::<DevicePreference>().unwrap(),
+            DevicePreference::Cpu
+        );
+        assert_eq!(
+            "auto".parse::<DevicePreference>().unwrap(),
+            DevicePreference::Auto
+        );
+        assert!(matches!(
+            "tpu".parse::<DevicePreference>(),
+            Err(ModelError::InvalidInput(_))
+        ));
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn cuda_preference_without_the_feature_is_an_error() {
+        assert!(matches!(
+            select_device(DevicePreference::Cuda),
+            Err(ModelError::Device(_))
+        ));
+    }
+}
