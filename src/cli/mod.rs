@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod build_index;
+mod data;
 mod demo;
 mod serve;
 mod train;
@@ -31,6 +32,8 @@ enum Command {
     Train(train::Args),
     /// Embed a catalogue with trained models and publish an index version.
     BuildIndex(build_index::Args),
+    /// Fetch, generate or check data sets in the generic CSV format.
+    Data(data::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -40,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Train(args) => train::run(args),
         Command::BuildIndex(args) => build_index::run(args),
+        Command::Data(args) => data::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

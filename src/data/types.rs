@@ -42,3 +42,43 @@ pub struct Interaction {
     /// Event value (a rating, a quantity); absent when the source has none.
     pub value: Option<f32>,
 }
+
+impl EventKind {
+    /// Every kind, in the order of increasing commitment.
+    pub const ALL: [Self; 5] = [
+        Self::View,
+        Self::Click,
+        Self::Cart,
+        Self::Purchase,
+        Self::Rating,
+    ];
+
+    /// The name used in `interactions.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::View => "view",
+            Self::Click => "click",
+            Self::Cart => "cart",
+            Self::Purchase => "purchase",
+            Self::Rating => "rating",
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EventKind {
+    type Err = String;
+
+    /// Case-insensitive, as exported logs disagree on case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("`{s}` is not one of view, click, cart, purchase, rating"))
+    }
+}
