@@ -1,0 +1,343 @@
+//! Dynamic batching: many requests' candidates scored in one forward pass.
+//!
+//! An actor thread owns the scorer (and so the device); a cloneable [`BatcherHandle`] sends
+//! each request's candidates with a oneshot reply. The actor runs one pass when
+//! `max_batch_candidates` are queued or `max_wait` has passed since the oldest queued job,
+//! whichever comes first. The queue is bounded: when it is full, [`BatcherHandle::score`]
+//! fails at once with [`BatchError::QueueFull`] (the server answers `RESOURCE_EXHAUSTED`)
+//! rather than letting latency grow without bound.
+//!
+//! A plain OS thread with a std bounded channel, not a tokio task: a forward pass is seconds
+//! of CPU at worst and would stall a runtime worker, and `recv_timeout` is exactly the
+//! "first job, then wait at most `max_wait` for more" loop this needs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+/// Scores a batch of candidates; one output per input, in order. Implementations must be
+/// row-independent (a candidate's score does not depend on its batch-mates), which is what
+/// makes batched scores equal single scores.
+pub trait BatchScorer: Send + 'static {
+    type Input: Send + 'static;
+    type Error: std::fmt::Display + Send + 'static;
+
+    fn score(&mut self, inputs: &[Self::Input]) -> Result<Vec<f32>, Self::Error>;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatcherConfig {
+    /// Run a pass once this many candidates are queued.
+    pub max_batch_candidates: usize,
+    /// Or once the oldest queued job has waited this long.
+    pub max_wait_us: u64,
+    /// Jobs (requests) that may wait; beyond this, callers are shed.
+    pub queue_capacity: usize,
+}
+
+impl Default for BatcherConfig {
+    fn default() -> Self {
+        BatcherConfig {
+            max_batch_candidates: 4_096,
+            max_wait_us: 2_000,
+            queue_capacity: 256,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    #[error("the inference queue is full ({0} requests waiting); retry with backoff")]
+    QueueFull(usize),
+    #[error("the inference worker has stopped")]
+    Stopped,
+    #[error("scoring failed: {0}")]
+    Scorer(String),
+}
+
+/// Counters the metrics layer reads; updated by the actor.
+#[derive(Debug, Default)]
+pub struct BatcherStats {
+    pub queued_jobs: AtomicUsize,
+}
+
+struct Job<I> {
+    inputs: Vec<I>,
+    reply: oneshot::Sender<Result<Vec<f32>, BatchError>>,
+    span: tracing::Span,
+}
+
+/// Observes each pass (for metrics): number of candidates and jobs in it, and its duration.
+pub type PassObserver = Box<dyn Fn(usize, usize, Duration) + Send>;
+
+pub struct BatcherHandle<I> {
+    tx: SyncSender<Job<I>>,
+    capacity: usize,
+    stats: Arc<BatcherStats>,
+}
+
+impl<I> Clone for BatcherHandle<I> {
+    fn clone(&self) -> Self {
+        BatcherHandle {
+            tx: self.tx.clone(),
+            capacity: self.capacity,
+            stats: self.stats.clone(),
+        }
+    }
+}
+
+impl<I> std::fmt::Debug for BatcherHandle<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatcherHandle")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I: Send + 'static> BatcherHandle<I> {
+    /// Starts the actor thread; it stops when every handle is dropped.
+    pub fn spawn<S: BatchScorer<Input = I>>(
+        scorer: S,
+        config: &BatcherConfig,
+        observe: PassObserver,
+    ) -> BatcherHandle<I> {
+        let capacity = config.queue_capacity.max(1);
+        let (tx, rx) = mpsc::sync_channel(capacity);
+        let stats = Arc::new(BatcherStats::default());
+        let actor = Actor {
+            scorer,
+            max_candidates: config.max_batch_candidates.max(1),
+            max_wait: Duration::from_micros(config.max_wait_us),
+            stats: stats.clone(),
+            observe,
+        };
+        std::thread::Builder::new()
+            .name("rankd-batcher".into())
+            .spawn(move || actor.run(rx))
+            .expect("spawning the batcher thread");
+        BatcherHandle {
+            tx,
+            capacity,
+            stats,
+        }
+    }
+
+    /// Scores `inputs` in some upcoming pass. Fails at once when the queue is full.
+    pub async fn score(&self, inputs: Vec<I>) -> Result<Vec<f32>, BatchError> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            inputs,
+            reply,
+            span: tracing::Span::current(),
+        };
+        match self.tx.try_send(job) {
+            Ok(()) => {
+                self.stats.queued_jobs.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Full(_)) => return Err(BatchError::QueueFull(self.capacity)),
+            Err(TrySendError::Disconnected(_)) => return Err(BatchError::Stopped),
+        }
+        answer.await.map_err(|_| BatchError::Stopped)?
+    }
+
+    pub fn stats(&self) -> &BatcherStats {
+        &self.stats
+    }
+}
+
+struct Actor<S: BatchScorer> {
+    scorer: S,
+    max_candidates: usize,
+    max_wait: Duration,
+    stats: Arc<BatcherStats>,
+    observe: PassObserver,
+}
+
+impl<S: BatchScorer> Actor<S> {
+    fn run(mut self, rx: mpsc::Receiver<Job<S::Input>>) {
+        while let Ok(first) = rx.recv() {
+            let deadline = Instant::now() + self.max_wait;
+            let mut candidates = first.inputs.len();
+            let mut jobs = vec![first];
+            while candidates < self.max_candidates {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(job) => {
+                        candidates += job.inputs.len();
+                        jobs.push(job);
+                    }
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            self.stats
+                .queued_jobs
+                .fetch_sub(jobs.len(), Ordering::Relaxed);
+            self.pass(jobs);
+        }
+    }
+
+    fn pass(&mut self, jobs: Vec<Job<S::Input>>) {
+        // A caller that gave up (deadline passed, client went away) is not worth scoring.
+        let jobs: Vec<_> = jobs.into_iter().filter(|j| !j.reply.is_closed()).collect();
+        if jobs.is_empty() {
+            return;
+        }
+        let mut lengths = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut inputs = Vec::new();
+        let span = jobs[0].span.clone();
+        for job in jobs {
+            lengths.push(job.inputs.len());
+            inputs.extend(job.inputs);
+            replies.push(job.reply);
+        }
+        let _entered = span.enter();
+        let started = Instant::now();
+        let result = self.scorer.score(&inputs);
+        (self.observe)(inputs.len(), replies.len(), started.elapsed());
+        match result {
+            Ok(scores) if scores.len() == inputs.len() => {
+                let mut rest = scores.as_slice();
+                for (reply, len) in replies.into_iter().zip(lengths) {
+                    let (mine, tail) = rest.split_at(len);
+                    rest = tail;
+                    let _ = reply.send(Ok(mine.to_vec()));
+                }
+            }
+            Ok(scores) => {
+                let err = BatchError::Scorer(format!(
+                    "scorer returned {} scores for {} inputs",
+                    scores.len(),
+                    inputs.len()
+                ));
+                replies
+                    .into_iter()
+                    .for_each(|r| drop(r.send(Err(err.clone()))));
+            }
+            Err(err) => {
+                let err = BatchError::Scorer(err.to_string());
+                replies
+                    .into_iter()
+                    .for_each(|r| drop(r.send(Err(err.clone()))));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Score = 2x + 1, and records every pass's size.
+    struct Affine {
+        passes: Arc<Mutex<Vec<usize>>>,
+        delay: Duration,
+    }
+
+    impl BatchScorer for Affine {
+        type Input = f32;
+        type Error = String;
+
+        fn score(&mut self, inputs: &[f32]) -> Result<Vec<f32>, String> {
+            std::thread::sleep(self.delay);
+            self.passes.lock().unwrap().push(inputs.len());
+            Ok(inputs.iter().map(|x| 2.0 * x + 1.0).collect())
+        }
+    }
+
+    fn spawn(
+        config: BatcherConfig,
+        delay: Duration,
+    ) -> (BatcherHandle<f32>, Arc<Mutex<Vec<usize>>>) {
+        let passes = Arc::new(Mutex::new(Vec::new()));
+        let scorer = Affine {
+            passes: passes.clone(),
+            delay,
+        };
+        (
+            BatcherHandle::spawn(scorer, &config, Box::new(|_, _, _| {})),
+            passes,
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_share_passes_and_get_their_own_scores() {
+        let config = BatcherConfig {
+            max_batch_candidates: 1_000,
+            max_wait_us: 50_000,
+            queue_capacity: 64,
+        };
+        let (handle, passes) = spawn(config, Duration::ZERO);
+        let tasks: Vec<_> = (0..8)
+            .map(|r| {
+                let handle = handle.clone();
+                tokio::spawn(async move {
+                    let inputs: Vec<f32> = (0..10).map(|i| (r * 100 + i) as f32).collect();
+                    let scores = handle.score(inputs.clone()).await.unwrap();
+                    (inputs, scores)
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (inputs, scores) = task.await.unwrap();
+            let expected: Vec<f32> = inputs.iter().map(|x| 2.0 * x + 1.0).collect();
+            assert_eq!(scores, expected);
+        }
+        let passes = passes.lock().unwrap();
+        assert_eq!(passes.iter().sum::<usize>(), 80);
+        assert!(passes.len() < 8, "no batching happened: {passes:?}");
+    }
+
+    #[tokio::test]
+    async fn a_full_batch_runs_without_waiting_for_max_wait() {
+        let config = BatcherConfig {
+            max_batch_candidates: 10,
+            max_wait_us: 60_000_000,
+            queue_capacity: 4,
+        };
+        let (handle, _) = spawn(config, Duration::ZERO);
+        let scores = tokio::time::timeout(Duration::from_secs(5), handle.score(vec![1.0; 10]))
+            .await
+            .expect("a full batch must not wait a minute");
+        assert_eq!(scores.unwrap(), vec![3.0; 10]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn full_queue_sheds_at_once_and_recovers() {
+        let config = BatcherConfig {
+            max_batch_candidates: 1,
+            max_wait_us: 0,
+            queue_capacity: 2,
+        };
+        let (handle, _) = spawn(config, Duration::from_millis(200));
+        let in_flight: Vec<_> = (0..6)
+            .map(|_| {
+                let handle = handle.clone();
+                tokio::spawn(async move { handle.score(vec![1.0]).await })
+            })
+            .collect();
+        let mut shed = 0;
+        let mut served = 0;
+        for task in in_flight {
+            match task.await.unwrap() {
+                Ok(_) => served += 1,
+                Err(BatchError::QueueFull(2)) => shed += 1,
+                Err(other) => panic!("unexpected {other}"),
+            }
+        }
+        assert!(shed >= 1, "nothing was shed");
+        assert!(served >= 2, "too little was served");
+        assert_eq!(handle.score(vec![0.5]).await.unwrap(), vec![2.0]);
+    }
+}
