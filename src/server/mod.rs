@@ -16,7 +16,9 @@
 //! | `admin.rs` | `Info` and `Reload` handlers |
 //! | `validate.rs` | protobuf request → validated engine query, naming the bad field |
 //! | `status.rs` | the one mapping from errors to `tonic::Status` codes |
+//! | `metrics.rs` | Prometheus metrics and the `/metrics` HTTP endpoint |
 
+pub mod metrics;
 pub mod proto;
 
 mod admin;
