@@ -17,6 +17,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::feedback::FeedbackConfig;
+use crate::model::DevicePreference;
+use crate::rank::BatcherConfig;
+
 /// Why a configuration was refused. Every message names the file or key at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -41,7 +45,37 @@ impl From<figment::Error> for ConfigError {
 pub struct Config {
     pub server: ServerConfig,
     pub limits: LimitsConfig,
+    pub batcher: BatcherConfig,
+    pub feedback: FeedbackConfig,
+    pub model: ModelConfig,
     pub log: LogConfig,
+}
+
+/// Where models run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// `auto` (CUDA when built with it and present), `cpu` or `cuda`.
+    pub device: String,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            device: "auto".to_string(),
+        }
+    }
+}
+
+impl ModelConfig {
+    pub fn device_preference(&self) -> Result<DevicePreference, ConfigError> {
+        self.device.parse().map_err(|_| {
+            rejected(
+                "model.device",
+                format!("is `{}`; expected auto, cpu or cuda", self.device),
+            )
+        })
+    }
 }
 
 /// Where and how the gRPC server listens, and how it stops.
@@ -50,8 +84,15 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address the gRPC server binds.
     pub listen: SocketAddr,
+    /// Address of the Prometheus `/metrics` HTTP endpoint; unset: no endpoint.
+    pub metrics_listen: Option<SocketAddr>,
     /// Root folder of published index versions (`<root>/<name>/<version>/`, `CURRENT`).
     pub index_dir: PathBuf,
+    /// Which index under the root to serve.
+    pub index_name: String,
+    /// How often `<root>/<name>/CURRENT` is checked for a new version (0: never; then only
+    /// `Admin.Reload` swaps). Polling, not inotify: it also works on network volumes.
+    pub watch_interval_ms: u64,
     /// After a shutdown signal, how long health reports NOT_SERVING while requests are still
     /// accepted, so that load balancers stop routing here before connections close.
     pub drain_delay_ms: u64,
@@ -66,7 +107,10 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9090))),
             index_dir: PathBuf::from("data/index"),
+            index_name: "catalog".to_string(),
+            watch_interval_ms: 2_000,
             drain_delay_ms: 1_000,
             drain_timeout_ms: 10_000,
             reflection: true,
@@ -202,6 +246,19 @@ impl Config {
                     "must be in {}..={} (limits.default_k..=limits.max_candidates)",
                     l.default_k, l.max_candidates
                 ),
+            ));
+        }
+        self.model.device_preference()?;
+        if self.batcher.max_batch_candidates == 0 || self.batcher.queue_capacity == 0 {
+            return Err(rejected(
+                "batcher.max_batch_candidates",
+                "and batcher.queue_capacity must be greater than 0",
+            ));
+        }
+        if self.feedback.history_per_user == 0 || self.feedback.history_max_users == 0 {
+            return Err(rejected(
+                "feedback.history_per_user",
+                "and feedback.history_max_users must be greater than 0",
             ));
         }
         if self.server.drain_timeout_ms < self.server.drain_delay_ms {

@@ -26,6 +26,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut config = Config::default();
     config.server.listen = args.listen;
     config.server.index_dir = args.work_dir.join("index");
+    config.server.metrics_listen = None;
+    config.feedback.data_dir = args.work_dir.join("data");
     rankd::logging::init(&config.log);
     std::fs::create_dir_all(&config.server.index_dir)
         .with_context(|| format!("creating {}", config.server.index_dir.display()))?;
@@ -35,14 +37,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", config.server.listen))?;
         let addr = listener.local_addr()?;
-        let server = tokio::spawn(rankd::server::serve(
-            listener,
-            config.server,
-            config.limits,
-            async {
-                tokio::signal::ctrl_c().await.ok();
-            },
-        ));
+        let server = tokio::spawn(rankd::server::serve(listener, None, config, async {
+            tokio::signal::ctrl_c().await.ok();
+        }));
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
             .connect()
             .await?;

@@ -15,6 +15,9 @@ pub struct Args {
     /// Root folder of published index versions (overrides `server.index_dir`).
     #[arg(long)]
     index_dir: Option<PathBuf>,
+    /// Address of the `/metrics` endpoint (overrides `server.metrics_listen`).
+    #[arg(long)]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// TOML config file; `RANKD_<SECTION>__<KEY>` variables override it, flags override both.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -24,6 +27,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = Config::load(args.config.as_deref())?.with_overrides(|c| {
         if let Some(listen) = args.listen {
             c.server.listen = listen;
+        }
+        if let Some(addr) = args.metrics_listen {
+            c.server.metrics_listen = Some(addr);
         }
         if let Some(dir) = args.index_dir {
             c.server.index_dir = dir;
@@ -40,7 +46,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("binding server.listen = {}", config.server.listen))?;
-        rankd::server::serve(listener, config.server, config.limits, shutdown_signal()).await?;
+        let metrics_listener = match config.server.metrics_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding server.metrics_listen = {addr}"))?,
+            ),
+            None => None,
+        };
+        rankd::server::serve(listener, metrics_listener, config, shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -69,6 +69,9 @@ pub struct FeedbackConfig {
     pub history_per_user: usize,
     /// Users kept in memory; the least recently active are evicted past it.
     pub history_max_users: usize,
+    /// File holding the pseudonym secret (at least 16 bytes). Unset: `<data_dir>/pseudonym.key`,
+    /// created with a random secret on first start. Replicas that share users must share it.
+    pub pseudonym_key_file: Option<PathBuf>,
 }
 
 impl Default for FeedbackConfig {
@@ -80,6 +83,7 @@ impl Default for FeedbackConfig {
             segment_bytes: 64 * 1024 * 1024,
             history_per_user: 50,
             history_max_users: 1_000_000,
+            pseudonym_key_file: None,
         }
     }
 }
@@ -92,4 +96,58 @@ impl FeedbackConfig {
     pub fn fsync_interval(&self) -> Duration {
         Duration::from_millis(self.fsync_interval_ms)
     }
+
+    /// Reads the pseudonym secret, creating `<data_dir>/pseudonym.key` (mode 0600, random)
+    /// when no file is configured and none exists yet.
+    pub fn pseudonymizer(&self) -> Result<Pseudonymizer, FeedbackError> {
+        let path = match &self.pseudonym_key_file {
+            Some(path) => path.clone(),
+            None => {
+                let path = self.data_dir.join("pseudonym.key");
+                if !path.exists() {
+                    create_secret(&path)?;
+                }
+                path
+            }
+        };
+        let io = |source| FeedbackError::Io {
+            path: path.clone(),
+            source,
+        };
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        Pseudonymizer::new(text.trim().as_bytes()).ok_or(FeedbackError::Config {
+            key: "feedback.pseudonym_key_file",
+            problem: "names a secret shorter than 16 bytes",
+        })
+    }
+
+    /// Opens the store under this configuration.
+    pub fn open_store(&self) -> Result<(FeedbackStore, ReplayReport), FeedbackError> {
+        FeedbackStore::open(self, self.pseudonymizer()?)
+    }
+}
+
+fn create_secret(path: &std::path::Path) -> Result<(), FeedbackError> {
+    use std::io::Write;
+    let io = |source| FeedbackError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(secret.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io)?;
+    tracing::warn!(
+        file = %path.display(),
+        "created a new pseudonym secret; replicas sharing users need the same feedback.pseudonym_key_file"
+    );
+    Ok(())
 }

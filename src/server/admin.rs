@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::State;
 use super::proto::admin_server::Admin;
-use super::proto::{InfoRequest, InfoResponse, ReloadRequest, ReloadResponse};
+use super::proto::{IndexInfo, InfoRequest, InfoResponse, ReloadRequest, ReloadResponse};
+use super::state::State;
+use crate::rank::Engine;
 
 #[derive(Debug, Clone)]
 pub struct AdminService {
@@ -19,22 +20,45 @@ impl AdminService {
     }
 }
 
+fn index_info(engine: &Engine) -> IndexInfo {
+    let manifest = engine.index().manifest();
+    IndexInfo {
+        name: engine.name().to_string(),
+        version: engine.version().to_string(),
+        item_count: engine.index().len() as u64,
+        dimension: engine.index().dim() as u32,
+        metric: format!("{:?}", engine.index().metric()).to_lowercase(),
+        m: manifest.params.m as u32,
+        ef_construction: manifest.params.ef_construction as u32,
+        created_at: manifest.created_at.clone(),
+    }
+}
+
 #[tonic::async_trait]
 impl Admin for AdminService {
     async fn info(&self, _request: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
+        let engine = self.state.engine();
         Ok(Response::new(InfoResponse {
             server_version: env!("CARGO_PKG_VERSION").to_string(),
-            index: None,
-            model_version: String::new(),
-            device: String::new(),
-            last_reload_error: String::new(),
+            index: engine.as_deref().map(index_info),
+            model_version: engine
+                .as_deref()
+                .map(|e| e.model_version().to_string())
+                .unwrap_or_default(),
+            device: crate::model::describe_device(&self.state.device),
+            last_reload_error: self.state.last_reload_error(),
         }))
     }
 
     async fn reload(
         &self,
-        _request: Request<ReloadRequest>,
+        request: Request<ReloadRequest>,
     ) -> Result<Response<ReloadResponse>, Status> {
-        Err(self.state.not_loaded())
+        let version = Some(request.into_inner().version).filter(|v| !v.is_empty());
+        let swapped = self.state.reload(version).await?;
+        Ok(Response::new(ReloadResponse {
+            index: Some(index_info(&swapped.engine)),
+            previous_version: swapped.previous.unwrap_or_default(),
+        }))
     }
 }

@@ -22,12 +22,7 @@ impl TestServer {
             // A dropped sender also means "stop": a failing test never leaks a server.
             let _ = rx.await;
         };
-        let task = tokio::spawn(rankd::server::serve(
-            listener,
-            config.server,
-            config.limits,
-            shutdown,
-        ));
+        let task = tokio::spawn(rankd::server::serve(listener, None, config, shutdown));
         TestServer {
             addr,
             shutdown: Some(tx),
@@ -56,10 +51,15 @@ impl TestServer {
     }
 }
 
-/// A config for tests: short drain so shutdown tests stay fast.
-pub fn test_config(index_dir: &std::path::Path) -> Config {
+/// A config for tests: index root and data under `dir`, CPU, short drain so shutdown tests
+/// stay fast.
+pub fn test_config(dir: &std::path::Path) -> Config {
     let mut config = Config::default();
-    config.server.index_dir = index_dir.to_path_buf();
+    config.server.index_dir = dir.join("index");
+    config.server.metrics_listen = None;
+    config.server.watch_interval_ms = 100;
+    config.feedback.data_dir = dir.join("data");
+    config.model.device = "cpu".to_string();
     config.server.drain_delay_ms = 300;
     config.server.drain_timeout_ms = 3_000;
     config

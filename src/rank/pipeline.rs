@@ -1,0 +1,335 @@
+//! The ranking pipeline over one [`Engine`]:
+//!
+//! ```text
+//!  prepare:  history (request ∪ server) ─► user tower ─► retrieve (HNSW + filter, or
+//!            popularity for a user with no signal) ─► ranker features
+//!  score:    one ranker pass: in process (`rank_blocking`) or through the batcher (server)
+//!  finish:   sort by score (ties: retrieval rank) ─► top-k ─► explanations when asked
+//! ```
+//!
+//! Split in two halves around scoring so the server can send the features through the
+//! dynamic batcher while `rankd recommend` scores in process, with the same code either side.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use rankd_index::{Filter, Metric};
+
+use super::{Engine, ItemFilter, RankError, RankQuery};
+use crate::data::Item;
+use crate::model::{RankerFeatures, UserContext};
+
+/// Beam width of the graph search: at least this, and at least the candidates asked for.
+const MIN_EF: usize = 64;
+
+/// Candidates with their features, waiting for scores.
+#[derive(Debug)]
+pub struct Prepared {
+    candidates: Vec<Candidate>,
+    pub features: Vec<RankerFeatures>,
+    timings: Vec<(&'static str, Duration)>,
+    unknown_recent_items: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    slot: u32,
+    retrieval_score: f32,
+    retrieval_rank: u32,
+}
+
+/// The answer to one query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub items: Vec<RankedItem>,
+    pub index_version: String,
+    pub model_version: String,
+    /// Per stage, in pipeline order.
+    pub timings: Vec<(&'static str, Duration)>,
+    pub unknown_recent_items: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedItem {
+    pub item_id: String,
+    pub title: String,
+    pub score: f32,
+    pub retrieval_score: f32,
+    pub retrieval_rank: u32,
+    /// `(feature group, contribution)`; only with `explain`.
+    pub contributions: Vec<(String, f32)>,
+}
+
+fn timed<T>(
+    timings: &mut Vec<(&'static str, Duration)>,
+    stage: &'static str,
+    f: impl FnOnce() -> Result<T, RankError>,
+) -> Result<T, RankError> {
+    let started = Instant::now();
+    let out = f();
+    timings.push((stage, started.elapsed()));
+    out
+}
+
+impl Engine {
+    /// Everything before scoring. `server_history` is what feedback recorded for the user,
+    /// newest first; the request's own recent items come first.
+    pub fn prepare(
+        &self,
+        query: &RankQuery,
+        server_history: &[String],
+    ) -> Result<Prepared, RankError> {
+        let mut timings = Vec::with_capacity(6);
+        let (history, unknown_recent_items) = self.resolve_history(query, server_history)?;
+        let user = timed(&mut timings, "embed_user", || {
+            let recent = history
+                .iter()
+                .map(|&slot| Ok(self.index.vector(slot)?.to_vec()))
+                .collect::<Result<Vec<_>, RankError>>()?;
+            let context = UserContext {
+                recent,
+                query: query.query_text.clone(),
+            };
+            Ok(self.models.embed_users(&[context])?.remove(0))
+        })?;
+        let candidates = timed(&mut timings, "retrieve", || {
+            let Some(filter) =
+                self.filter(&query.filter, query.exclude_seen.then_some(&history))?
+            else {
+                return Ok(Vec::new());
+            };
+            if history.is_empty() && query.query_text.is_none() {
+                self.popular_candidates(&user, &filter, query.num_candidates)
+            } else {
+                self.search_candidates(&user, &filter, query.num_candidates)
+            }
+        })?;
+        let features = timed(&mut timings, "features", || {
+            let history_items: Vec<&Item> =
+                history.iter().map(|&s| &self.items[s as usize]).collect();
+            candidates
+                .iter()
+                .map(|c| {
+                    Ok(self.models.ranker_features(
+                        &user,
+                        self.index.vector(c.slot)?,
+                        &self.items[c.slot as usize],
+                        &history_items,
+                        c.retrieval_score,
+                    ))
+                })
+                .collect()
+        })?;
+        Ok(Prepared {
+            candidates,
+            features,
+            timings,
+            unknown_recent_items,
+        })
+    }
+
+    /// Known history slots, newest first and deduplicated, and how many of the request's
+    /// recent ids the index does not know.
+    fn resolve_history(
+        &self,
+        query: &RankQuery,
+        server_history: &[String],
+    ) -> Result<(Vec<u32>, usize), RankError> {
+        let mut seen = HashSet::new();
+        let mut slots = Vec::new();
+        let mut unknown = 0;
+        for id in &query.recent_item_ids {
+            match self.index.slot_of(id)? {
+                Some(slot) if seen.insert(slot) => slots.push(slot),
+                Some(_) => {}
+                None => unknown += 1,
+            }
+        }
+        for id in server_history {
+            if let Some(slot) = self.index.slot_of(id)?
+                && seen.insert(slot)
+            {
+                slots.push(slot);
+            }
+        }
+        Ok((slots, unknown))
+    }
+
+    /// The index filter for a request, or `None` when it can match nothing (every requested
+    /// category is unknown).
+    fn filter(
+        &self,
+        filter: &ItemFilter,
+        seen: Option<&Vec<u32>>,
+    ) -> Result<Option<Filter>, RankError> {
+        let mut out = Filter::new();
+        if !filter.categories.is_empty() {
+            let ids: Vec<u32> = filter
+                .categories
+                .iter()
+                .filter_map(|name| self.category_ids.get(name).copied())
+                .collect();
+            if ids.is_empty() {
+                return Ok(None);
+            }
+            out = out.categories(ids);
+        }
+        if filter.min_price.is_some() || filter.max_price.is_some() {
+            out = out.price_range(
+                filter.min_price.unwrap_or(0.0),
+                filter.max_price.unwrap_or(f32::INFINITY),
+            );
+        }
+        let mut excluded = Vec::new();
+        for id in &filter.exclude_item_ids {
+            excluded.extend(self.index.slot_of(id)?);
+        }
+        excluded.extend(seen.into_iter().flatten().copied());
+        Ok(Some(out.exclude_slots(excluded)))
+    }
+
+    fn similarity(&self, distance: f32) -> f32 {
+        match self.index.metric() {
+            Metric::Cosine => 1.0 - distance,
+            Metric::L2 => -distance,
+        }
+    }
+
+    fn search_candidates(
+        &self,
+        user: &[f32],
+        filter: &Filter,
+        n: usize,
+    ) -> Result<Vec<Candidate>, RankError> {
+        let hits = self.index.search(user, n, n.max(MIN_EF), filter)?;
+        Ok(hits
+            .iter()
+            .enumerate()
+            .map(|(rank, hit)| Candidate {
+                slot: hit.slot,
+                retrieval_score: self.similarity(hit.distance),
+                retrieval_rank: rank as u32,
+            })
+            .collect())
+    }
+
+    /// Cold start with no signal: the most popular matching items.
+    fn popular_candidates(
+        &self,
+        user: &[f32],
+        filter: &Filter,
+        n: usize,
+    ) -> Result<Vec<Candidate>, RankError> {
+        let mut out = Vec::with_capacity(n);
+        for &slot in &self.popular {
+            if out.len() == n {
+                break;
+            }
+            if filter.accepts(&self.index.item(slot)?) {
+                let vector = self.index.vector(slot)?;
+                let dot: f32 = user.iter().zip(vector).map(|(a, b)| a * b).sum();
+                out.push(Candidate {
+                    slot,
+                    retrieval_score: dot,
+                    retrieval_rank: out.len() as u32,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Top-k by score, ties broken by retrieval rank, with explanations when asked.
+    pub fn finish(
+        &self,
+        query: &RankQuery,
+        prepared: Prepared,
+        scores: &[f32],
+    ) -> Result<Ranked, RankError> {
+        let Prepared {
+            candidates,
+            features,
+            mut timings,
+            unknown_recent_items,
+        } = prepared;
+        let order = timed(&mut timings, "select", || {
+            let mut order: Vec<usize> = (0..candidates.len()).collect();
+            order.sort_by(|&a, &b| {
+                scores[b].total_cmp(&scores[a]).then(
+                    candidates[a]
+                        .retrieval_rank
+                        .cmp(&candidates[b].retrieval_rank),
+                )
+            });
+            order.truncate(query.k);
+            Ok(order)
+        })?;
+        let explanations = if query.explain {
+            timed(&mut timings, "explain", || {
+                let chosen: Vec<RankerFeatures> =
+                    order.iter().map(|&i| features[i].clone()).collect();
+                Ok(self.models.explain(&chosen)?)
+            })?
+        } else {
+            Vec::new()
+        };
+        let items = order
+            .iter()
+            .enumerate()
+            .map(|(pos, &i)| {
+                let c = candidates[i];
+                let item = &self.items[c.slot as usize];
+                let contributions = explanations
+                    .get(pos)
+                    .map(|e| {
+                        e.contributions
+                            .iter()
+                            .map(|(group, value)| (group_name(*group), *value))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                RankedItem {
+                    item_id: item.id.clone(),
+                    title: item.title.clone(),
+                    score: scores[i],
+                    retrieval_score: c.retrieval_score,
+                    retrieval_rank: c.retrieval_rank,
+                    contributions,
+                }
+            })
+            .collect();
+        Ok(Ranked {
+            items,
+            index_version: self.version().to_string(),
+            model_version: self.model_version().to_string(),
+            timings,
+            unknown_recent_items,
+        })
+    }
+
+    /// The whole pipeline in process, scoring in one pass on this thread.
+    pub fn rank_blocking(
+        &self,
+        query: &RankQuery,
+        server_history: &[String],
+    ) -> Result<Ranked, RankError> {
+        let mut prepared = self.prepare(query, server_history)?;
+        let started = Instant::now();
+        let scores = self.models.score(&prepared.features)?;
+        prepared.timings.push(("score", started.elapsed()));
+        self.finish(query, prepared, &scores)
+    }
+}
+
+fn group_name(group: crate::model::FeatureGroup) -> String {
+    serde_json::to_value(group)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{group:?}"))
+}
+
+impl Prepared {
+    /// Records the scoring stage's duration (the batcher's wait and pass).
+    pub fn record_stage(&mut self, stage: &'static str, elapsed: Duration) {
+        self.timings.push((stage, elapsed));
+    }
+}

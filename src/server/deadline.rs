@@ -1,0 +1,53 @@
+//! Client deadlines. tonic's transport already drops a call whose `grpc-timeout` has passed,
+//! but answers `CANCELLED`; clients and dashboards expect `DEADLINE_EXCEEDED`. So handlers
+//! run their work under the same deadline, a small margin earlier, and answer it themselves.
+
+use std::time::Duration;
+
+use tonic::metadata::MetadataMap;
+
+/// How much earlier than the transport's timer the handler gives up.
+const MARGIN: Duration = Duration::from_millis(2);
+
+/// The time left for this call, from its `grpc-timeout` header (none when absent or
+/// malformed: then no deadline applies).
+pub fn budget(metadata: &MetadataMap) -> Option<Duration> {
+    let value = metadata.get("grpc-timeout")?.to_str().ok()?;
+    parse_grpc_timeout(value).map(|d| d.saturating_sub(MARGIN))
+}
+
+/// `grpc-timeout` is at most 8 digits and a unit: H, M, S, m (ms), u (µs), n (ns).
+fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_unit_and_refuses_junk() {
+        assert_eq!(parse_grpc_timeout("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_grpc_timeout("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_grpc_timeout("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(parse_grpc_timeout("9n"), Some(Duration::from_nanos(9)));
+        for junk in ["", "m", "123456789m", "12x", "-1S", "1.5S"] {
+            assert_eq!(parse_grpc_timeout(junk), None, "{junk}");
+        }
+    }
+}
