@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 mod build_index;
 mod data;
 mod demo;
+mod loadgen;
+mod eval;
 mod serve;
 mod train;
 
@@ -24,6 +26,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Drive Rank on a running server and report QPS, latency percentiles and errors.
+    Loadgen(loadgen::Args),
     /// Start a demo server on loopback and show its health (README command one).
     Demo(demo::Args),
     /// Serve the gRPC API (Ranker, Admin, health, reflection).
@@ -34,16 +38,20 @@ enum Command {
     BuildIndex(build_index::Args),
     /// Fetch, generate or check data sets in the generic CSV format.
     Data(data::Args),
+    /// Offline evaluation on a global time split: baselines, two-tower, ANN, full pipeline.
+    Eval(eval::Args),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Loadgen(args) => loadgen::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Train(args) => train::run(args),
         Command::BuildIndex(args) => build_index::run(args),
         Command::Data(args) => data::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
