@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod data;
+pub mod eval;
 pub mod feedback;
 pub mod logging;
 pub mod model;

@@ -10,6 +10,7 @@ mod data;
 mod demo;
 mod loadgen;
 mod eval;
+mod index;
 mod serve;
 mod train;
 
@@ -40,6 +41,8 @@ enum Command {
     Data(data::Args),
     /// Offline evaluation on a global time split: baselines, two-tower, ANN, full pipeline.
     Eval(eval::Args),
+    /// Build, benchmark and inspect ANN indexes from plain vector files.
+    Index(index::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -52,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::BuildIndex(args) => build_index::run(args),
         Command::Data(args) => data::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Index(args) => index::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
