@@ -23,6 +23,7 @@
 //! |---|---|
 //! | `format.rs` | the `#[repr(C)]` header, constants, the byte layout derived from a header |
 //! | `builder.rs` | items in, hnsw_rs `parallel_insert`, freezing its graph into flat levels |
+//! | `attach.rs` | files a version carries besides the index (models, catalogue) |
 //! | `publish.rs` | files into a temp dir, fsync, rename to `<version>`, atomic `CURRENT` |
 //! | `manifest.rs` | `manifest.json` (counts, dims, metric, parameters, checksums, provenance) |
 //! | `mapped.rs` | open: checks and the one `unsafe` mmap; typed views; item and id lookups |
@@ -40,6 +41,7 @@
 //! about 3-4 KB per point. Here the graph is bytes in the page cache and a new version is one
 //! more mapping.
 
+mod attach;
 pub mod builder;
 pub mod distance;
 pub mod error;
@@ -55,6 +57,7 @@ pub mod synth;
 pub mod vectors;
 mod verify;
 
+pub use attach::Attachment;
 pub use builder::{BuildParams, BuiltIndex, IndexBuilder, Item};
 pub use error::IndexError;
 pub use filter::{Filter, Strategy};

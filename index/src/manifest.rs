@@ -50,4 +50,8 @@ pub struct Manifest {
     /// Whether hnsw_rs's own dump (`reference.hnsw.*`) sits beside the files, for
     /// `rankd index search-bench`.
     pub reference_dump: bool,
+    /// Files the version carries besides the index (e.g. `models/…`, `items.csv`), by path
+    /// relative to the version folder.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attachments: BTreeMap<String, FileEntry>,
 }

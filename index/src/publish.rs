@@ -19,6 +19,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::attach::Attachment;
 use crate::builder::BuiltIndex;
 use crate::error::{IndexError, Result};
 use crate::format::{CATEGORY_COLUMN, Layout, PRICE_COLUMN};
@@ -38,6 +39,9 @@ pub struct PublishOptions {
     /// Also write hnsw_rs's own dump, for `rankd index search-bench` (as large again as the
     /// vectors plus the graph; serving never reads it).
     pub reference_dump: bool,
+    /// Files or folders the version carries besides the index (models, catalogue), copied in
+    /// before the version becomes visible and listed with checksums in the manifest.
+    pub attachments: Vec<Attachment>,
 }
 
 /// What [`BuiltIndex::publish`] created.
@@ -155,12 +159,13 @@ impl BuiltIndex {
         if options.reference_dump {
             self.reference().dump(&tmp)?;
         }
+        let attached = crate::attach::copy_all(&tmp, &options.attachments)?;
 
         let mut number = next_version(&name_dir)?;
         let mut attempts = 0;
         let (version, dir) = loop {
             let version = format!("v{number:06}");
-            let manifest = self.manifest(name, &version, &header, options);
+            let manifest = self.manifest(name, &version, &header, options, attached.clone());
             let manifest_path = tmp.join(MANIFEST_FILE);
             let json = serde_json::to_vec_pretty(&manifest)
                 .map_err(|e| IndexError::InvalidArgument(format!("manifest: {e}")))?;
@@ -330,6 +335,7 @@ impl BuiltIndex {
         version: &str,
         header: &Header,
         options: &PublishOptions,
+        attachments: BTreeMap<String, FileEntry>,
     ) -> Manifest {
         let files: BTreeMap<String, FileEntry> = DATA_FILES
             .iter()
@@ -360,6 +366,7 @@ impl BuiltIndex {
             files,
             provenance: options.provenance.clone(),
             reference_dump: options.reference_dump,
+            attachments,
         }
     }
 }

@@ -12,11 +12,13 @@
 //! | `query.rs` | [`RankQuery`], [`ItemFilter`]: a validated request |
 //! | `engine.rs` | [`Engine`]: one loaded index version with its models and catalogue |
 //! | `pipeline.rs` | prepare / finish around scoring; [`Engine::rank_blocking`] in process |
+//! | `build.rs` | the index-builder job: embed items, build, publish with models + catalogue |
 //! | `batcher.rs` | the dynamic batching actor and its bounded queue |
 //! | `scoring.rs` | [`ModelScorer`]: the ranker as a batch scorer |
 //! | `error.rs` | [`RankError`] |
 
 mod batcher;
+mod build;
 mod engine;
 mod error;
 mod pipeline;
@@ -26,6 +28,7 @@ mod scoring;
 pub use batcher::{
     BatchError, BatchScorer, BatcherConfig, BatcherHandle, BatcherStats, PassObserver,
 };
+pub use build::{BuildIndexJob, BuildSummary, EMBED_CHUNK, build_index};
 pub use engine::{Engine, ITEMS_FILE, MODELS_DIR};
 pub use error::RankError;
 pub use pipeline::{Prepared, Ranked, RankedItem};

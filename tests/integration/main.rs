@@ -8,6 +8,8 @@
 //! - `model_encoder`: text encoder padding/masking, save/load, MiniLM reference values
 //! - `model_towers`: inference API shapes, batched == single, save/load, explanations
 //! - `model_training`: deterministic training, learning the synthetic tastes, bad input
+//! - `serving_support`: tiny models trained once, versions published per test
+//! - `serving`: Rank/Feedback/Admin over loopback: filters, parity, feedback, hot swap, limits
 
 mod cli_config;
 mod model_encoder;
@@ -15,4 +17,6 @@ mod model_support;
 mod model_towers;
 mod model_training;
 mod server_lifecycle;
+mod serving;
+mod serving_support;
 mod support;
