@@ -26,6 +26,7 @@
 mod error;
 mod itemknn;
 mod metrics;
+mod neural;
 mod plot;
 mod popularity;
 mod prepare;
@@ -39,6 +40,7 @@ pub use itemknn::{ItemKnn, K_GRID, TuningPoint, tune_k};
 pub use metrics::{
     LIST_LEN, MeanMetrics, Metrics, auc, hit_rate_at, logloss, ndcg_at, recall_at, reciprocal_rank,
 };
+pub use neural::{AnnRetrieval, CANDIDATES, ExactRetrieval, Pipeline, TwoTower, ranker_quality};
 pub use popularity::Popularity;
 pub use prepare::Prepared;
 pub use recommender::{MethodResult, Recommender, UserQuery, evaluate, top_k};
