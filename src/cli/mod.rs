@@ -10,6 +10,7 @@ mod data;
 mod demo;
 mod loadgen;
 mod eval;
+mod feedback;
 mod index;
 mod serve;
 mod train;
@@ -27,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Tools over the durable feedback log (export for training).
+    Feedback(feedback::Args),
     /// Drive Rank on a running server and report QPS, latency percentiles and errors.
     Loadgen(loadgen::Args),
     /// Start a demo server on loopback and show its health (README command one).
@@ -48,6 +51,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Feedback(args) => feedback::run(args),
         Command::Loadgen(args) => loadgen::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),

@@ -9,9 +9,17 @@
 //! - `model_towers`: inference API shapes, batched == single, save/load, explanations
 //! - `model_training`: deterministic training, learning the synthetic tastes, bad input
 //! - `serving_support`: tiny models trained once, versions published per test
+//! - `feedback_crash`: SIGKILL during feedback writes loses no acknowledged event
 //! - `serving`: Rank/Feedback/Admin over loopback: filters, parity, feedback, hot swap, limits
+//! - `data_files`: `rankd data synth|check`: seeded output, bad-row errors, --skip-bad-rows
+//! - `data_movielens`: the real MovieLens conversions (skip without `rankd data fetch`)
+//! - `eval_report`: `rankd eval` with all five methods; baselines on MovieLens-100k
 
 mod cli_config;
+mod data_files;
+mod data_movielens;
+mod eval_report;
+mod feedback_crash;
 mod model_encoder;
 mod model_support;
 mod model_towers;
