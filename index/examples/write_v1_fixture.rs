@@ -40,6 +40,7 @@ fn main() -> Result<(), rankd_index::IndexError> {
             producer: "rankd-index example write_v1_fixture".into(),
         },
         reference_dump: false,
+        attachments: Vec::new(),
     };
     let published = builder.build()?.publish(&root, "tiny", &options)?;
     println!("{}", published.dir.display());

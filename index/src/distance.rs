@@ -47,16 +47,14 @@ fn dot_lanes<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
     )
 }
 
+/// Both kernels compiled for AVX2 + FMA (8-wide registers, fused multiply-add).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn l2_avx2(a: &[f32], b: &[f32]) -> f32 {
-    l2_lanes::<true>(a, b)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
-    dot_lanes::<true>(a, b)
+fn eval_avx2(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+    match metric {
+        Metric::L2 => l2_lanes::<true>(a, b),
+        Metric::Cosine => 1.0 - dot_lanes::<true>(a, b),
+    }
 }
 
 /// A distance function for one metric on this CPU. `Copy`, two bytes; the two branches in
@@ -85,30 +83,16 @@ impl DistanceFn {
     /// Distance between two vectors of the same length (lower is closer).
     #[inline]
     pub fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is only true when `new` detected AVX2 and FMA on this CPU, which
+            // is all `eval_avx2`'s target features require.
+            return unsafe { eval_avx2(self.metric, a, b) };
+        }
         match self.metric {
-            Metric::L2 => self.l2(a, b),
-            Metric::Cosine => 1.0 - self.dot(a, b),
+            Metric::L2 => l2_lanes::<false>(a, b),
+            Metric::Cosine => 1.0 - dot_lanes::<false>(a, b),
         }
-    }
-
-    #[inline]
-    fn l2(&self, a: &[f32], b: &[f32]) -> f32 {
-        #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: `avx2` is true only when `new` detected AVX2 and FMA on this CPU.
-            return unsafe { l2_avx2(a, b) };
-        }
-        l2_lanes::<false>(a, b)
-    }
-
-    #[inline]
-    fn dot(&self, a: &[f32], b: &[f32]) -> f32 {
-        #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: `avx2` is true only when `new` detected AVX2 and FMA on this CPU.
-            return unsafe { dot_avx2(a, b) };
-        }
-        dot_lanes::<false>(a, b)
     }
 }
 

@@ -144,7 +144,7 @@ impl Filter {
         let s = self.estimate_selectivity(view);
         let n = view.categories.len() as f64;
         let exact_cost = s * n;
-        let graph_cost = (ef * m0) as f64 / s.max(1e-9);
+        let graph_cost = ef as f64 * m0 as f64 / s.max(1e-9);
         if exact_cost <= graph_cost {
             Strategy::Exact
         } else {

@@ -163,6 +163,11 @@ impl MappedIndex {
         self.header.metric()
     }
 
+    /// Max neighbours per node on level 0 (a build parameter).
+    pub fn m0(&self) -> usize {
+        self.header.m0 as usize
+    }
+
     /// Bytes of the mapped data files (what resident memory is compared with).
     pub fn file_bytes(&self) -> u64 {
         self.layout.file_bytes.iter().sum()

@@ -145,13 +145,16 @@ impl MappedIndex {
                 "query has a non-finite value".into(),
             ));
         }
+        // More than every item cannot be returned; clamping also keeps hostile `k` / `ef`
+        // from sizing allocations.
+        let (k, ef) = (k.min(self.len()), ef.min(self.len()));
         if k == 0 {
             return Ok(Vec::new());
         }
         let query = prepare_query(self.metric(), query);
         let view = self.view()?;
         let strategy = match strategy {
-            Strategy::Auto => filter.plan(&view, ef.max(k), self.manifest().m0),
+            Strategy::Auto => filter.plan(&view, ef.max(k), self.m0()),
             forced => forced,
         };
         let found = match strategy {

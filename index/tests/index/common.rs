@@ -67,6 +67,7 @@ pub fn publish(built: &BuiltIndex, root: &Path, name: &str) -> PathBuf {
             producer: "rankd-index tests".into(),
         },
         reference_dump: false,
+        attachments: Vec::new(),
     };
     built.publish(root, name, &options).unwrap().dir
 }

@@ -139,6 +139,8 @@ fn bad_items_and_queries_are_refused_with_the_reason() {
             .unwrap()
             .is_empty()
     );
+    let everything = index.search(&[1.0, 2.0, 3.0], usize::MAX, usize::MAX, &Filter::new());
+    assert_eq!(everything.unwrap().len(), 50);
     let missing = MappedIndex::open_current(root.path(), "absent").unwrap_err();
     assert!(missing.to_string().contains("CURRENT"), "{missing}");
 }
