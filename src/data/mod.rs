@@ -59,13 +59,19 @@ impl Dataset {
         interactions: &Path,
         options: ReadOptions,
     ) -> Result<Self, DataError> {
-        let items = read_items(items, options)?;
-        let interactions = read_interactions(interactions, options)?;
-        Ok(Self {
+        Ok(Self::from_loaded(
+            read_items(items, options)?,
+            read_interactions(interactions, options)?,
+        ))
+    }
+
+    /// Joins what two readers returned, adding up their skipped rows.
+    pub fn from_loaded(items: Loaded<Item>, interactions: Loaded<Interaction>) -> Self {
+        Self {
             skipped: items.skipped + interactions.skipped,
             items: items.records,
             interactions: interactions.records,
-        })
+        }
     }
 
     /// Reads `dir/items.csv` and `dir/interactions.csv`.

@@ -41,16 +41,12 @@ pub fn read_ml100k(dir: &Path, options: ReadOptions) -> Result<Dataset, DataErro
             price: None,
         })
     })?;
-    let interactions = read_ratings(
+    let ratings = read_ratings(
         Table::open(&dir.join("ml-100k.inter"), Dialect::RECBOLE)?,
         ["user_id", "item_id", "rating", "timestamp"],
         options,
     )?;
-    Ok(Dataset {
-        skipped: items.skipped + interactions.skipped,
-        items: items.records,
-        interactions: interactions.records,
-    })
+    Ok(Dataset::from_loaded(items, ratings))
 }
 
 /// Reads `movies.csv` and `ratings.csv` from `dir`.
@@ -73,16 +69,12 @@ pub fn read_ml_latest_small(dir: &Path, options: ReadOptions) -> Result<Dataset,
             price: None,
         })
     })?;
-    let interactions = read_ratings(
+    let ratings = read_ratings(
         Table::open(&dir.join("ratings.csv"), Dialect::CSV)?,
         ["userId", "movieId", "rating", "timestamp"],
         options,
     )?;
-    Ok(Dataset {
-        skipped: items.skipped + interactions.skipped,
-        items: items.records,
-        interactions: interactions.records,
-    })
+    Ok(Dataset::from_loaded(items, ratings))
 }
 
 /// Ratings with columns named `[user, item, rating, timestamp]`; the timestamp may be written

@@ -100,7 +100,17 @@ impl Recommender for ItemKnn {
         &self.name
     }
 
-    fn recommend(&self, user: &UserQuery<'_>, k: usize) -> Result<Vec<ItemIdx>, EvalError> {
+    fn recommend_batch(
+        &self,
+        users: &[UserQuery<'_>],
+        k: usize,
+    ) -> Result<Vec<Vec<ItemIdx>>, EvalError> {
+        Ok(users.iter().map(|u| self.list(u, k)).collect())
+    }
+}
+
+impl ItemKnn {
+    fn list(&self, user: &UserQuery<'_>, k: usize) -> Vec<ItemIdx> {
         let mut scores: Vec<(ItemIdx, f32)> = Vec::new();
         let mut acc = std::collections::HashMap::<ItemIdx, f32>::new();
         for &i in user.exclude {
@@ -120,7 +130,7 @@ impl Recommender for ItemKnn {
             taken.sort_unstable();
             list.extend(self.popularity.top(&taken, k - list.len()));
         }
-        Ok(list)
+        list
     }
 }
 

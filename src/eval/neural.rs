@@ -124,12 +124,6 @@ impl Recommender for ExactRetrieval<'_> {
         "two-tower exact"
     }
 
-    fn recommend(&self, user: &UserQuery<'_>, k: usize) -> Result<Vec<ItemIdx>, EvalError> {
-        Ok(self
-            .recommend_batch(std::slice::from_ref(user), k)?
-            .remove(0))
-    }
-
     fn recommend_batch(
         &self,
         users: &[UserQuery<'_>],
@@ -173,12 +167,6 @@ impl AnnRetrieval<'_> {
 impl Recommender for AnnRetrieval<'_> {
     fn name(&self) -> &str {
         "two-tower ANN (HNSW)"
-    }
-
-    fn recommend(&self, user: &UserQuery<'_>, k: usize) -> Result<Vec<ItemIdx>, EvalError> {
-        Ok(self
-            .recommend_batch(std::slice::from_ref(user), k)?
-            .remove(0))
     }
 
     fn recommend_batch(
@@ -235,12 +223,6 @@ impl Pipeline<'_> {
 impl Recommender for Pipeline<'_> {
     fn name(&self) -> &str {
         "retrieval + ranker"
-    }
-
-    fn recommend(&self, user: &UserQuery<'_>, k: usize) -> Result<Vec<ItemIdx>, EvalError> {
-        Ok(self
-            .recommend_batch(std::slice::from_ref(user), k)?
-            .remove(0))
     }
 
     fn recommend_batch(

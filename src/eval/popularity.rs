@@ -42,8 +42,12 @@ impl Recommender for Popularity {
         "popularity"
     }
 
-    fn recommend(&self, user: &UserQuery<'_>, k: usize) -> Result<Vec<ItemIdx>, EvalError> {
-        Ok(self.top(user.exclude, k))
+    fn recommend_batch(
+        &self,
+        users: &[UserQuery<'_>],
+        k: usize,
+    ) -> Result<Vec<Vec<ItemIdx>>, EvalError> {
+        Ok(users.iter().map(|u| self.top(u.exclude, k)).collect())
     }
 }
 

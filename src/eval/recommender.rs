@@ -30,19 +30,26 @@ impl<'a> UserQuery<'a> {
 }
 
 /// A method under evaluation: popularity, ItemKNN, the two-tower model, the full pipeline.
+///
+/// Batch-first, because the model-based methods run one user-tower pass per batch; methods
+/// that rank one user at a time map over the slice.
 pub trait Recommender {
     fn name(&self) -> &str;
 
-    /// The `k` best catalogue rows for the user, best first, none of them in `exclude`.
-    fn recommend(&self, user: &UserQuery<'_>, k: usize) -> Result<Vec<ItemIdx>, EvalError>;
-
-    /// Many users at once; models that batch on a device override this.
+    /// For each user, the `k` best catalogue rows, best first, none of them in its `exclude`.
     fn recommend_batch(
         &self,
         users: &[UserQuery<'_>],
         k: usize,
-    ) -> Result<Vec<Vec<ItemIdx>>, EvalError> {
-        users.iter().map(|u| self.recommend(u, k)).collect()
+    ) -> Result<Vec<Vec<ItemIdx>>, EvalError>;
+
+    /// One user's list.
+    fn recommend(&self, user: &UserQuery<'_>, k: usize) -> Result<Vec<ItemIdx>, EvalError> {
+        let mut lists = self.recommend_batch(std::slice::from_ref(user), k)?;
+        lists.pop().ok_or_else(|| EvalError::Method {
+            method: self.name().to_string(),
+            message: "returned no list for a user".into(),
+        })
     }
 }
 
@@ -127,8 +134,15 @@ mod tests {
         fn name(&self) -> &str {
             "fixed"
         }
-        fn recommend(&self, _: &UserQuery<'_>, k: usize) -> Result<Vec<ItemIdx>, EvalError> {
-            Ok(self.0.iter().copied().take(k).collect())
+        fn recommend_batch(
+            &self,
+            users: &[UserQuery<'_>],
+            k: usize,
+        ) -> Result<Vec<Vec<ItemIdx>>, EvalError> {
+            Ok(users
+                .iter()
+                .map(|_| self.0.iter().copied().take(k).collect())
+                .collect())
         }
     }
 
