@@ -8,5 +8,7 @@ mod cli;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // Before any thread exists: candle's CPU thread count is read from the environment once.
+    rankd::model::configure_cpu_threads();
     cli::main()
 }
