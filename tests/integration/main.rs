@@ -10,6 +10,7 @@
 //! - `model_training`: deterministic training, learning the synthetic tastes, bad input
 //! - `serving_support`: tiny models trained once, versions published per test
 //! - `feedback_crash`: SIGKILL during feedback writes loses no acknowledged event
+//! - `serving_limits`: random requests never panic; batched == alone; metrics
 //! - `serving`: Rank/Feedback/Admin over loopback: filters, parity, feedback, hot swap, limits
 //! - `data_files`: `rankd data synth|check`: seeded output, bad-row errors, --skip-bad-rows
 //! - `data_movielens`: the real MovieLens conversions (skip without `rankd data fetch`)
@@ -26,5 +27,6 @@ mod model_towers;
 mod model_training;
 mod server_lifecycle;
 mod serving;
+mod serving_limits;
 mod serving_support;
 mod support;

@@ -9,22 +9,38 @@ use tonic::transport::Channel;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The `/metrics` endpoint, when started with one.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), rankd::server::ServerError>>,
 }
 
 impl TestServer {
     pub async fn start(config: Config) -> TestServer {
+        Self::start_inner(config, false).await
+    }
+
+    pub async fn start_with_metrics(config: Config) -> TestServer {
+        Self::start_inner(config, true).await
+    }
+
+    async fn start_inner(config: Config, with_metrics: bool) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let metrics = match with_metrics {
+            true => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            false => None,
+        };
+        let metrics_addr = metrics.as_ref().map(|l| l.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
         let shutdown = async move {
             // A dropped sender also means "stop": a failing test never leaks a server.
             let _ = rx.await;
         };
-        let task = tokio::spawn(rankd::server::serve(listener, None, config, shutdown));
+        let task = tokio::spawn(rankd::server::serve(listener, metrics, config, shutdown));
         TestServer {
             addr,
+            metrics_addr,
             shutdown: Some(tx),
             task,
         }
