@@ -68,13 +68,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let cache = cache.unwrap_or_else(rankd::testdata::cache_dir);
             let fetched =
                 fetch(dataset, &cache).with_context(|| format!("fetching {}", dataset.name()))?;
+            let source = if fetched.downloaded {
+                "downloaded"
+            } else {
+                "from the cached archive"
+            };
             match fetched.counts {
                 Some((items, events)) => println!(
-                    "{}: {items} items, {events} interactions in {}",
+                    "{} ({source}): {items} items, {events} interactions in {}",
                     dataset.name(),
                     fetched.dir.display()
                 ),
-                None => println!("{}: {}", dataset.name(), fetched.dir.display()),
+                None => println!("{} ({source}): {}", dataset.name(), fetched.dir.display()),
             }
         }
         DataCommand::Synth {

@@ -17,8 +17,8 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::DataError;
 use super::table::ReadOptions;
-use super::{DataError, Dataset};
 
 /// What `rankd data fetch` can get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,11 +86,6 @@ impl Fetchable {
     pub fn dir(self, cache: &Path) -> PathBuf {
         cache.join(self.name())
     }
-
-    /// Reads the converted data set from the cache (`None` for the model weights).
-    pub fn load(self, cache: &Path, options: ReadOptions) -> Option<Result<Dataset, DataError>> {
-        (self != Self::Minilm).then(|| Dataset::load_dir(&self.dir(cache), options))
-    }
 }
 
 impl std::str::FromStr for Fetchable {
@@ -132,20 +127,22 @@ pub fn fetch(what: Fetchable, cache: &Path) -> Result<Fetched, DataError> {
         }
     }
     let out = what.dir(cache);
-    if what == Fetchable::Minilm {
-        extract(&archive, source.prefix, source.members, &out)?;
-        return Ok(Fetched {
-            dir: out,
-            downloaded,
-            counts: None,
-        });
-    }
+    let convert = match what {
+        Fetchable::Movielens100k => super::read_ml100k,
+        Fetchable::MlLatestSmall => super::read_ml_latest_small,
+        // Weights are used as shipped.
+        Fetchable::Minilm => {
+            extract(&archive, source.prefix, source.members, &out)?;
+            return Ok(Fetched {
+                dir: out,
+                downloaded,
+                counts: None,
+            });
+        }
+    };
     let raw = cache.join("raw").join(what.name());
     extract(&archive, source.prefix, source.members, &raw)?;
-    let data = match what {
-        Fetchable::Movielens100k => super::read_ml100k(&raw, ReadOptions::default())?,
-        _ => super::read_ml_latest_small(&raw, ReadOptions::default())?,
-    };
+    let data = convert(&raw, ReadOptions::default())?;
     data.write_dir(&out)?;
     Ok(Fetched {
         dir: out,

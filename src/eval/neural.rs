@@ -259,15 +259,17 @@ pub fn ranker_quality(
     users: &[TestUser],
     now: i64,
 ) -> Result<RankerQuality, EvalError> {
-    let (mut probabilities, mut labels) = (Vec::new(), Vec::new());
+    let (mut probabilities, mut labels, mut retrieval) = (Vec::new(), Vec::new(), Vec::new());
+    let tower = pipeline.retrieval.tower;
     for chunk in users.chunks(256) {
         let queries: Vec<UserQuery<'_>> = chunk.iter().map(|u| UserQuery::of(u, now)).collect();
-        let vectors = pipeline.retrieval.tower.users(&queries)?;
+        let vectors = tower.users(&queries)?;
         for ((user, query), vector) in chunk.iter().zip(&queries).zip(&vectors) {
             let candidates = pipeline
                 .retrieval
                 .search(vector, &user.exclude, CANDIDATES)?;
             probabilities.extend(pipeline.probabilities(query, vector, &candidates)?);
+            retrieval.extend(candidates.iter().map(|&c| tower.dot(vector, c)));
             labels.extend(
                 candidates
                     .iter()
@@ -278,6 +280,7 @@ pub fn ranker_quality(
     let none = || EvalError::Split("no held-out pairs with both labels for the ranker".into());
     Ok(RankerQuality {
         auc: auc(&probabilities, &labels).ok_or_else(none)?,
+        retrieval_auc: auc(&retrieval, &labels).ok_or_else(none)?,
         logloss: logloss(&probabilities, &labels).ok_or_else(none)?,
         pairs: labels.len(),
         positives: labels.iter().filter(|&&l| l).count(),

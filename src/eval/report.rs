@@ -55,6 +55,8 @@ pub struct KnnTuning {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RankerQuality {
     pub auc: f64,
+    /// AUC of the two-tower retrieval score alone on the same pairs: what the ranker must beat.
+    pub retrieval_auc: f64,
     pub logloss: f64,
     pub pairs: usize,
     pub positives: usize,
@@ -152,8 +154,9 @@ impl EvalReport {
         if let Some(r) = &self.ranker {
             let _ = writeln!(
                 out,
-                "\nRanker on held-out pairs: AUC {:.4}, logloss {:.4} ({} pairs, {} positive; {}).",
-                r.auc, r.logloss, r.pairs, r.positives, r.pairs_from
+                "\nRanker on held-out pairs: AUC {:.4} (the retrieval score alone: {:.4}), logloss \
+                 {:.4} ({} pairs, {} positive; {}).",
+                r.auc, r.retrieval_auc, r.logloss, r.pairs, r.positives, r.pairs_from
             );
         }
         for note in &self.notes {
