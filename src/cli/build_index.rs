@@ -45,6 +45,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    rankd::model::configure_cpu_threads();
     rankd::logging::init(&rankd::config::Config::default().log);
     let device = select_device(args.device)?;
     let models = Models::load(&args.models, &device)

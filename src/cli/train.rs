@@ -49,6 +49,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    rankd::model::configure_cpu_threads();
     rankd::logging::init(&rankd::config::Config::default().log);
     let options = ReadOptions {
         skip_bad_rows: args.skip_bad_rows,

@@ -58,6 +58,43 @@ pub fn select_device(preference: DevicePreference) -> Result<Device> {
     Ok(device)
 }
 
+/// Environment variable that sizes candle's CPU worker pool.
+const CANDLE_THREADS_VAR: &str = "CANDLE_NUM_THREADS";
+
+/// Turns candle's CPU worker pool off (`CANDLE_NUM_THREADS=1`) unless the user set it; matrix
+/// multiplications keep their rayon threads. Returns whether it changed anything.
+///
+/// candle 0.11's pool waits for its workers by spinning; on a 2-core machine with anything
+/// else running, the waiting thread burns the core the worker needs. Measured on ML-100k
+/// training (2-core VM, loaded): one tower epoch 80 s with the pool, 12 s without. Rejected:
+/// `RAYON_NUM_THREADS=1`, which also serialises the matmuls (15 s).
+///
+/// The variable is read once, at the first parallel CPU op, so call this first thing in
+/// `main`. It only acts while the process has a single thread (checked in `/proc`), where
+/// setting an environment variable cannot race with another thread reading one.
+pub fn configure_cpu_threads() -> bool {
+    if std::env::var_os(CANDLE_THREADS_VAR).is_some() || !single_threaded() {
+        return false;
+    }
+    // SAFETY: `set_var` is unsound only when another thread reads or writes the environment
+    // at the same time; `single_threaded` just confirmed there is no other thread.
+    unsafe { std::env::set_var(CANDLE_THREADS_VAR, "1") };
+    true
+}
+
+/// Whether this process has exactly one thread (Linux `/proc`; false where unknown).
+fn single_threaded() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Threads:"))
+                .map(|n| n.trim() == "1")
+        })
+        .unwrap_or(false)
+}
+
 /// A short name for logs and reports: `cpu` or `cuda:N`.
 pub fn describe(device: &Device) -> String {
     match device.location() {

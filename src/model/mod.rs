@@ -52,7 +52,9 @@ mod tiny;
 mod towers;
 mod vocab;
 
-pub use device::{DevicePreference, describe as describe_device, select_device};
+pub use device::{
+    DevicePreference, configure_cpu_threads, describe as describe_device, select_device,
+};
 pub use encoder::{MINILM_HINT, TextEncoder, minilm_dir};
 pub use error::{ModelError, Result};
 pub use init::SeededVars;

@@ -231,3 +231,68 @@ impl Ranker {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SeededVars;
+
+    #[test]
+    fn feature_groups_partition_the_input_row() {
+        let config = RankerConfig::new(8);
+        let mut covered = vec![0u8; config.input_dim()];
+        for group in FeatureGroup::ALL {
+            for col in group.columns(8) {
+                covered[col] += 1;
+            }
+        }
+        assert!(covered.iter().all(|&c| c == 1), "{covered:?}");
+    }
+
+    #[test]
+    fn inputs_pack_vectors_their_product_and_scalars_in_group_order() {
+        let vars = SeededVars::new(1, &Device::Cpu);
+        let ranker = Ranker::new(&RankerConfig::new(2), vars.builder()).unwrap();
+        let f = RankerFeatures {
+            user: vec![1.0, 2.0],
+            item: vec![3.0, 4.0],
+            retrieval_score: 0.5,
+            popularity: 0.25,
+            recency: 0.125,
+            category_affinity: 1.0,
+        };
+        let x = ranker.inputs(&[f], &Device::Cpu).unwrap();
+        assert_eq!(
+            x.to_vec2::<f32>().unwrap()[0],
+            vec![1.0, 2.0, 3.0, 4.0, 3.0, 8.0, 0.5, 0.25, 0.125, 1.0]
+        );
+        assert_eq!(ranker.logits(&x).unwrap().dims(), &[1]);
+    }
+
+    #[test]
+    fn explaining_without_a_baseline_is_an_error() {
+        let vars = SeededVars::new(1, &Device::Cpu);
+        let ranker = Ranker::new(&RankerConfig::new(2), vars.builder()).unwrap();
+        let x = Tensor::zeros((1, 10), DType::F32, &Device::Cpu).unwrap();
+        assert!(matches!(
+            ranker.explain(&x),
+            Err(ModelError::InvalidInput(_))
+        ));
+    }
+
+    #[test]
+    fn a_row_at_the_baseline_has_zero_contributions() {
+        let vars = SeededVars::new(1, &Device::Cpu);
+        let mut ranker = Ranker::new(&RankerConfig::new(2), vars.builder()).unwrap();
+        let baseline = vec![0.1, -0.2, 0.3, 0.4, 0.03, -0.08, 0.5, 0.6, 0.7, 0.8];
+        ranker.set_baseline(baseline.clone());
+        let x = Tensor::from_vec(baseline, (1, 10), &Device::Cpu).unwrap();
+        let explanation = &ranker.explain(&x).unwrap()[0];
+        assert!(
+            explanation
+                .contributions
+                .iter()
+                .all(|(_, c)| c.abs() < 1e-6)
+        );
+    }
+}

@@ -162,3 +162,57 @@ impl UserTower {
         super::l2_normalize(&self.out.forward(&h)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SeededVars;
+    use candle_core::{DType, Device};
+
+    fn config() -> TowerConfig {
+        let mut config = TowerConfig::new(&ItemVocab::default(), 6);
+        (config.dim, config.hidden, config.history_len) = (4, 8, 3);
+        config
+    }
+
+    #[test]
+    fn recency_weights_halve_every_half_life() {
+        let mut config = config();
+        config.recency_half_life = 2.0;
+        assert_eq!(
+            config.recency_weights(5),
+            vec![1.0, 2f32.powf(-0.5), 0.5, 2f32.powf(-1.5), 0.25]
+        );
+    }
+
+    #[test]
+    fn user_tower_ignores_padded_history_slots() {
+        let config = config();
+        let vars = SeededVars::new(3, &Device::Cpu);
+        let tower = UserTower::new(&config, vars.builder()).unwrap();
+        let dev = &Device::Cpu;
+        let item = Tensor::new(&[[0.5f32, -0.5, 0.5, 0.5]], dev).unwrap();
+        let one = item.unsqueeze(0).unwrap();
+        let garbage = Tensor::new(&[[9f32, 9.0, 9.0, 9.0]], dev).unwrap();
+        let padded = Tensor::cat(&[&item, &garbage], 0)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        let query = Tensor::zeros((1, 6), DType::F32, dev).unwrap();
+        let flag = Tensor::zeros((1, 1), DType::F32, dev).unwrap();
+        let w1 = Tensor::new(&[[1f32]], dev).unwrap();
+        let w2 = Tensor::new(&[[1f32, 0.0]], dev).unwrap();
+        let a: Vec<Vec<f32>> = tower
+            .forward(&one, &w1, &query, &flag)
+            .unwrap()
+            .to_vec2()
+            .unwrap();
+        let b: Vec<Vec<f32>> = tower
+            .forward(&padded, &w2, &query, &flag)
+            .unwrap()
+            .to_vec2()
+            .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a[0].len(), 4);
+    }
+}

@@ -84,10 +84,10 @@ fn training_lowers_both_losses_and_writes_a_report() {
 /// more often than the 1/3 a random top-10 would.
 #[test]
 fn trained_towers_retrieve_the_users_favourite_categories() {
-    let (items, interactions) = synthetic_shop(3, 60, 40, 12);
+    let (items, interactions) = synthetic_shop(3, 60, 60, 24);
     let encoder = TextEncoder::tiny(1, &candle_core::Device::Cpu).unwrap();
     let mut config = quick_config(5);
-    config.towers.epochs = 8;
+    config.towers.epochs = 10;
     let models = train(&items, &interactions, encoder, &config)
         .unwrap()
         .models;
