@@ -6,16 +6,30 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// `n` rows of `dim` floats, row-major. Each row is `centre + basis * z + noise`: `clusters`
-/// centres drawn with spread 4, a random `dim x latent` basis per cluster with
-/// `latent = clamp(dim / 4, 2, 16)` and unit `z`, plus noise of spread 0.1 in every dimension.
-/// The same seed gives the same rows on every machine.
+/// [`clustered_with`] at centre spread 4: clusters lie well apart (their centres are about
+/// four cluster diameters from each other).
 pub fn clustered(n: usize, dim: usize, clusters: usize, seed: u64) -> Vec<f32> {
+    clustered_with(n, dim, clusters, 4.0, seed)
+}
+
+/// `n` rows of `dim` floats, row-major. Each row is `centre + basis * z + noise`: `clusters`
+/// centres drawn with standard deviation `centre_spread`, a random `dim x latent` basis per
+/// cluster with `latent = clamp(dim / 4, 2, 16)` and unit `z` (so about unit spread per
+/// dimension inside a cluster), plus noise of 0.1 in every dimension. At a spread near 1 the
+/// clusters overlap, as topics in real embeddings do; at 4 they are islands. The same seed
+/// gives the same rows on every machine.
+pub fn clustered_with(
+    n: usize,
+    dim: usize,
+    clusters: usize,
+    centre_spread: f32,
+    seed: u64,
+) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let clusters = clusters.max(1);
     let latent = (dim / 4).clamp(2, 16);
     let centres: Vec<f32> = (0..clusters * dim)
-        .map(|_| 4.0 * gaussian(&mut rng))
+        .map(|_| centre_spread * gaussian(&mut rng))
         .collect();
     let bases: Vec<f32> = (0..clusters * dim * latent)
         .map(|_| gaussian(&mut rng))

@@ -117,6 +117,10 @@ struct SynthArgs {
     dim: usize,
     #[arg(long, default_value_t = 1_000)]
     clusters: usize,
+    /// Standard deviation of the cluster centres; in-cluster spread is about 1 per dimension,
+    /// so near 1 clusters overlap and at 4 they are islands.
+    #[arg(long, default_value_t = 4.0)]
+    centre_spread: f32,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Query rows drawn from the same clusters.
@@ -258,8 +262,13 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
 }
 
 fn synth(args: SynthArgs) -> anyhow::Result<()> {
-    let mut data =
-        rankd_index::synth::clustered(args.n + args.queries, args.dim, args.clusters, args.seed);
+    let mut data = rankd_index::synth::clustered_with(
+        args.n + args.queries,
+        args.dim,
+        args.clusters,
+        args.centre_spread,
+        args.seed,
+    );
     let queries = data.split_off(args.n * args.dim);
     let base = Matrix {
         rows: args.n,
