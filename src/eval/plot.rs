@@ -112,7 +112,8 @@ pub fn draw(report: &EvalReport, path: &Path) -> Result<(), EvalError> {
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        // Upper left: Recall@10 bars are the lowest in practice, HR@10 the highest.
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font((FONT, 15))
