@@ -34,6 +34,14 @@ pub struct TowerTrainConfig {
     pub id_dropout: f32,
     /// Share of examples given the target's text as a query, so the query path is trained.
     pub query_fraction: f32,
+    /// Weight of the log-Q correction: 1 removes the in-batch popularity bias entirely, 0
+    /// keeps it (useful where popularity itself predicts well).
+    #[serde(default = "one")]
+    pub log_q_weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for TowerTrainConfig {
@@ -46,6 +54,7 @@ impl Default for TowerTrainConfig {
             temperature: 0.05,
             id_dropout: 0.1,
             query_fraction: 0.1,
+            log_q_weight: 1.0,
         }
     }
 }
@@ -211,7 +220,8 @@ fn batch_loss(
     let log_q = data
         .log_q
         .index_select(&Tensor::new(batch.target_rows.as_slice(), device)?, 0)?
-        .unsqueeze(0)?;
+        .unsqueeze(0)?
+        .affine(train.log_q_weight, 0.0)?;
     let logits = ((users.matmul(&targets.t()?)? / train.temperature)?.broadcast_sub(&log_q)?
         + duplicate_mask(&batch.target_rows, device)?)?;
     let labels = Tensor::arange(0u32, b as u32, device)?;
