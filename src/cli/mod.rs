@@ -8,10 +8,10 @@ use clap::{Parser, Subcommand};
 mod build_index;
 mod data;
 mod demo;
-mod loadgen;
 mod eval;
 mod feedback;
 mod index;
+mod loadgen;
 mod serve;
 mod train;
 

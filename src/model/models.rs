@@ -284,21 +284,41 @@ impl Models {
         history: &[&Item],
         retrieval_score: f32,
     ) -> RankerFeatures {
-        let row = self.vocab.item_row(&item.id);
+        self.ranker_features_many(user, history, [(item_vector, item, retrieval_score)])
+            .remove(0)
+    }
+
+    /// Ranker features for many candidates of one user, as [`Models::ranker_features`] gives
+    /// them one by one; the history's categories are looked up once, not per candidate.
+    pub fn ranker_features_many<'c>(
+        &self,
+        user: &[f32],
+        history: &[&Item],
+        candidates: impl IntoIterator<Item = (&'c [f32], &'c Item, f32)>,
+    ) -> Vec<RankerFeatures> {
         let history_cats: Vec<Vec<u32>> = history
             .iter()
             .take(self.config.towers.history_len)
             .map(|h| self.vocab.category_rows_of(h))
             .collect();
         let history_refs: Vec<&[u32]> = history_cats.iter().map(Vec::as_slice).collect();
-        RankerFeatures {
-            user: user.to_vec(),
-            item: item_vector.to_vec(),
-            retrieval_score,
-            popularity: self.stats.popularity(row),
-            recency: self.stats.recency(row),
-            category_affinity: category_affinity(&history_refs, &self.vocab.category_rows_of(item)),
-        }
+        candidates
+            .into_iter()
+            .map(|(item_vector, item, retrieval_score)| {
+                let row = self.vocab.item_row(&item.id);
+                RankerFeatures {
+                    user: user.to_vec(),
+                    item: item_vector.to_vec(),
+                    retrieval_score,
+                    popularity: self.stats.popularity(row),
+                    recency: self.stats.recency(row),
+                    category_affinity: category_affinity(
+                        &history_refs,
+                        &self.vocab.category_rows_of(item),
+                    ),
+                }
+            })
+            .collect()
     }
 
     /// Ranker probabilities, one per feature row (one forward pass for the whole slice).

@@ -107,18 +107,16 @@ impl Engine {
         let features = timed(&mut timings, "features", || {
             let history_items: Vec<&Item> =
                 history.iter().map(|&s| &self.items[s as usize]).collect();
-            candidates
+            let rows = candidates
                 .iter()
                 .map(|c| {
-                    Ok(self.models.ranker_features(
-                        &user,
-                        self.index.vector(c.slot)?,
-                        &self.items[c.slot as usize],
-                        &history_items,
-                        c.retrieval_score,
-                    ))
+                    let vector = self.index.vector(c.slot)?;
+                    Ok((vector, &self.items[c.slot as usize], c.retrieval_score))
                 })
-                .collect()
+                .collect::<Result<Vec<_>, RankError>>()?;
+            Ok(self
+                .models
+                .ranker_features_many(&user, &history_items, rows))
         })?;
         Ok(Prepared {
             candidates,

@@ -25,7 +25,12 @@ impl RankerService {
     fn observe<T>(&self, rpc: &str, started: Instant, result: &Result<T, Status>) {
         let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
         self.state.metrics.observe_rpc(rpc, code, started);
-        let queued = self.state.batcher.stats().queued_jobs.load(Ordering::Relaxed);
+        let queued = self
+            .state
+            .batcher
+            .stats()
+            .queued_jobs
+            .load(Ordering::Relaxed);
         self.state.metrics.queue_depth.set(queued as i64);
         if code == Code::ResourceExhausted {
             self.state.metrics.shed.inc();
