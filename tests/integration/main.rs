@@ -5,6 +5,7 @@
 //! - `server_lifecycle`: health, reflection, UNAVAILABLE before load, graceful drain
 //! - `cli_config`: `rankd serve` refuses bad configuration with a message naming it
 //! - `model_support`: model test fixtures (devices, a seeded synthetic shop, a quick config)
+//! - `model_cli`: `rankd train` end to end with the tiny encoder; bad rows name the file
 //! - `model_encoder`: text encoder padding/masking, save/load, MiniLM reference values
 //! - `model_towers`: inference API shapes, batched == single, save/load, explanations
 //! - `model_training`: deterministic training, learning the synthetic tastes, bad input
@@ -21,6 +22,7 @@ mod data_files;
 mod data_movielens;
 mod eval_report;
 mod feedback_crash;
+mod model_cli;
 mod model_encoder;
 mod model_support;
 mod model_towers;
