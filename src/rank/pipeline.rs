@@ -128,6 +128,10 @@ impl Engine {
 
     /// Known history slots, newest first and deduplicated, and how many of the request's
     /// recent ids the index does not know.
+    ///
+    /// The server's feedback history goes first: it holds events recorded as they happened,
+    /// typically newer than the caller's own view of the user (which its backend assembled
+    /// earlier), and the user tower weighs the first items most.
     fn resolve_history(
         &self,
         query: &RankQuery,
@@ -135,19 +139,19 @@ impl Engine {
     ) -> Result<(Vec<u32>, usize), RankError> {
         let mut seen = HashSet::new();
         let mut slots = Vec::new();
+        for id in server_history {
+            if let Some(slot) = self.index.slot_of(id)?
+                && seen.insert(slot)
+            {
+                slots.push(slot);
+            }
+        }
         let mut unknown = 0;
         for id in &query.recent_item_ids {
             match self.index.slot_of(id)? {
                 Some(slot) if seen.insert(slot) => slots.push(slot),
                 Some(_) => {}
                 None => unknown += 1,
-            }
-        }
-        for id in server_history {
-            if let Some(slot) = self.index.slot_of(id)?
-                && seen.insert(slot)
-            {
-                slots.push(slot);
             }
         }
         Ok((slots, unknown))
