@@ -39,7 +39,6 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -175,7 +174,7 @@ pub async fn serve(
         .add_service(admin)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        .serve_with_incoming_shutdown(incoming(listener), signal);
 
     // Graceful shutdown waits for every open call, and a health Watch stream never ends on
     // its own: bound the wait so an orchestrator's SIGTERM always ends the process.
@@ -201,6 +200,12 @@ pub async fn serve(
     served?;
     info!("rankd gRPC server stopped");
     Ok(())
+}
+
+/// Accepted connections with TCP_NODELAY: without it, Nagle's algorithm and the peer's
+/// delayed ACK hold small gRPC frames back ~40 ms on every request.
+fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// The shutdown sequence as one future for tonic: it completes when tonic should stop
