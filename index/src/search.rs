@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use crate::distance::prefetch;
 use crate::error::{IndexError, Result};
 use crate::filter::{Filter, Strategy};
 use crate::format::{GRAPH, Metric};
@@ -70,6 +71,12 @@ impl Scratch {
         }
         self.candidates.clear();
         self.results.clear();
+    }
+
+    /// Whether `slot` was visited in this query (without marking it).
+    #[inline]
+    fn seen(&self, slot: u32) -> bool {
+        self.visited.get(slot as usize) == Some(&self.epoch)
     }
 
     /// Marks `slot` visited; false if it already was. `slot < n` is checked by the caller.
@@ -252,7 +259,15 @@ impl MappedIndex {
                 if s.results.len() >= ef && current.distance > worst {
                     break;
                 }
-                for &nb in self.neighbours(view, 0, current.slot)? {
+                let neighbours = self.neighbours(view, 0, current.slot)?;
+                for &nb in neighbours {
+                    if !s.seen(nb)
+                        && let Some(v) = view.vector(nb)
+                    {
+                        prefetch(v);
+                    }
+                }
+                for &nb in neighbours {
                     if !s.first_visit(nb) {
                         continue;
                     }
