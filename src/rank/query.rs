@@ -14,7 +14,6 @@ pub struct RankQuery {
     pub filter: ItemFilter,
     pub exclude_seen: bool,
     pub explain: bool,
-    pub model_variant: Option<String>,
 }
 
 /// Conditions every returned item satisfies (all of them: AND).

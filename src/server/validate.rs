@@ -105,6 +105,16 @@ pub fn rank_request(
         }
         n => n,
     };
+    if !req.model_variant.is_empty() {
+        // One model per index version for now: naming another must not silently get this one.
+        return Err(field_error(
+            "model_variant",
+            format!(
+                "`{}` is not served; this server has only the default model (leave it empty)",
+                req.model_variant
+            ),
+        ));
+    }
     let filter = req.filter.unwrap_or_default();
     check_ids(
         "filter.categories",
@@ -143,7 +153,6 @@ pub fn rank_request(
         },
         exclude_seen: req.exclude_seen,
         explain: req.explain,
-        model_variant: non_empty(req.model_variant),
     })
 }
 
@@ -250,6 +259,15 @@ mod tests {
             "filter.min_price"
         );
         assert!(rank_request(with_prices(Some(1.0), Some(1.0)), &limits()).is_ok());
+    }
+
+    #[test]
+    fn unknown_model_variant_is_refused() {
+        let req = proto::RankRequest {
+            model_variant: "experiment-b".into(),
+            ..Default::default()
+        };
+        assert_eq!(field_of(req), "model_variant");
     }
 
     #[test]

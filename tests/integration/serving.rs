@@ -90,7 +90,6 @@ async fn rank_honours_filters_and_matches_the_in_process_pipeline() {
         },
         exclude_seen: true,
         explain: false,
-        model_variant: None,
     };
     let local = engine.rank_blocking(&query, &[]).unwrap();
     let served: Vec<(&str, f32)> = reply
@@ -331,15 +330,30 @@ async fn a_passed_deadline_answers_deadline_exceeded() {
     let dir = tempfile::tempdir().unwrap();
     publish(dir.path());
     let (_server, channel) = serving(test_config(dir.path())).await;
-    // A deadline inside the server's safety margin: the server answers at once, well before
-    // the client's own timer.
-    let mut req = tonic::Request::new(request("u", &["i1"], 3));
-    req.set_timeout(Duration::from_millis(5));
-    let status = RankerClient::new(channel.clone())
-        .rank(req)
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    // A deadline inside the server's safety margin: the server answers at once. The client's
+    // own timer races that answer; on a loaded machine it can win (CANCELLED), so a few tries
+    // are allowed, and any outcome but these two fails.
+    let mut server_answered = false;
+    for _ in 0..5 {
+        let mut req = tonic::Request::new(request("u", &["i1"], 3));
+        req.set_timeout(Duration::from_millis(5));
+        let status = RankerClient::new(channel.clone())
+            .rank(req)
+            .await
+            .unwrap_err();
+        match status.code() {
+            Code::DeadlineExceeded => {
+                server_answered = true;
+                break;
+            }
+            Code::Cancelled => continue,
+            other => panic!("unexpected {other:?}: {status:?}"),
+        }
+    }
+    assert!(
+        server_answered,
+        "the server never answered DEADLINE_EXCEEDED"
+    );
     let mut req = tonic::Request::new(request("u", &["i1"], 3));
     req.set_timeout(Duration::from_secs(10));
     RankerClient::new(channel).rank(req).await.unwrap();
