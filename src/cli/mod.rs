@@ -12,6 +12,7 @@ mod eval;
 mod feedback;
 mod index;
 mod loadgen;
+mod recommend;
 mod serve;
 mod train;
 
@@ -28,6 +29,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Retrieve + rerank in process for a list of users; one JSON line per user.
+    Recommend(recommend::Args),
     /// Tools over the durable feedback log (export for training).
     Feedback(feedback::Args),
     /// Drive Rank on a running server and report QPS, latency percentiles and errors.
@@ -51,6 +54,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Recommend(args) => recommend::run(args),
         Command::Feedback(args) => feedback::run(args),
         Command::Loadgen(args) => loadgen::run(args),
         Command::Demo(args) => demo::run(args),

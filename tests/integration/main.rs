@@ -11,6 +11,7 @@
 //! - `model_training`: deterministic training, learning the synthetic tastes, bad input
 //! - `serving_support`: tiny models trained once, versions published per test
 //! - `feedback_crash`: SIGKILL during feedback writes loses no acknowledged event
+//! - `recommend_cli`: `rankd recommend` writes k unseen items per user as JSON lines
 //! - `serving_limits`: random requests never panic; batched == alone; metrics
 //! - `serving`: Rank/Feedback/Admin over loopback: filters, parity, feedback, hot swap, limits
 //! - `data_files`: `rankd data synth|check`: seeded output, bad-row errors, --skip-bad-rows
@@ -27,6 +28,7 @@ mod model_encoder;
 mod model_support;
 mod model_towers;
 mod model_training;
+mod recommend_cli;
 mod server_lifecycle;
 mod serving;
 mod serving_limits;
