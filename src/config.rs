@@ -342,10 +342,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("listen"), "{message}");
-        assert!(
-            message.contains(&file.path().display().to_string()),
-            "{message}"
-        );
+        // figment shows the path relative to the working directory when it can.
+        let name = file.path().file_name().unwrap().to_string_lossy();
+        assert!(message.contains(name.as_ref()), "{message}");
     }
 
     #[test]
