@@ -12,8 +12,8 @@ use rankd::eval::{
     AnnRetrieval, ExactRetrieval, MethodResult, Pipeline, Prepared, RankerQuality, Recommender,
     RunOutcome, TwoTower, build_report, ranker_quality, run_baselines, run_methods,
 };
-use rankd::model::{DevicePreference, TextEncoder, minilm_dir, select_device};
-use rankd::train::{TrainConfig, train};
+use rankd::model::{DevicePreference, select_device};
+use rankd::train::train;
 use rankd_index::BuildParams;
 
 #[derive(Debug, ClapArgs)]
@@ -71,23 +71,8 @@ fn run_models(
     prepared: &Prepared,
 ) -> anyhow::Result<(Vec<MethodResult>, RankerQuality, Vec<String>)> {
     let device = select_device(args.device)?;
-    let encoder = match args.encoder.as_deref() {
-        Some("tiny") => TextEncoder::tiny(args.seed, &device)?,
-        Some(dir) => TextEncoder::load(dir.as_ref(), &device)?,
-        None => TextEncoder::load(&minilm_dir(), &device)
-            .context("loading MiniLM (run `rankd data fetch minilm`, or pass --encoder tiny)")?,
-    };
-    let mut config = TrainConfig {
-        seed: args.seed,
-        progress: !args.quiet,
-        ..TrainConfig::default()
-    };
-    if let Some(epochs) = args.epochs {
-        config.towers.epochs = epochs;
-    }
-    if let Some(epochs) = args.ranker_epochs {
-        config.ranker.epochs = epochs;
-    }
+    let encoder = super::train::encoder_for(args.encoder.as_deref(), args.seed, &device)?;
+    let config = super::train::train_config(args.seed, args.quiet, args.epochs, args.ranker_epochs);
     let train_events = prepared.train_interactions();
     let trained = train(&prepared.catalog.items, &train_events, encoder, &config)?;
     let models_dir = args.out.join("models");

@@ -59,22 +59,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("skipped {} bad rows", data.skipped);
     }
     let device = select_device(args.device)?;
-    let encoder = match args.encoder.as_deref() {
-        Some("tiny") => TextEncoder::tiny(args.seed, &device)?,
-        Some(dir) => TextEncoder::load(dir.as_ref(), &device)?,
-        None => TextEncoder::load(&minilm_dir(), &device)?,
-    };
-    let mut config = TrainConfig {
-        seed: args.seed,
-        progress: !args.quiet,
-        ..TrainConfig::default()
-    };
-    if let Some(epochs) = args.epochs {
-        config.towers.epochs = epochs;
-    }
-    if let Some(epochs) = args.ranker_epochs {
-        config.ranker.epochs = epochs;
-    }
+    let encoder = encoder_for(args.encoder.as_deref(), args.seed, &device)?;
+    let mut config = train_config(args.seed, args.quiet, args.epochs, args.ranker_epochs);
     if let Some(dim) = args.dim {
         config.dim = dim;
     }
@@ -99,4 +85,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report.total_secs
     );
     Ok(())
+}
+
+/// The text encoder a training run asks for (shared with `rankd eval`): `tiny`, a folder, or
+/// MiniLM from the data cache.
+pub fn encoder_for(
+    choice: Option<&str>,
+    seed: u64,
+    device: &candle_core::Device,
+) -> anyhow::Result<TextEncoder> {
+    Ok(match choice {
+        Some("tiny") => TextEncoder::tiny(seed, device)?,
+        Some(dir) => TextEncoder::load(dir.as_ref(), device)?,
+        None => TextEncoder::load(&minilm_dir(), device)
+            .context("loading MiniLM (run `rankd data fetch minilm`, or pass --encoder tiny)")?,
+    })
+}
+
+/// Training defaults with the overrides `rankd train` and `rankd eval` share.
+pub fn train_config(
+    seed: u64,
+    quiet: bool,
+    epochs: Option<usize>,
+    ranker_epochs: Option<usize>,
+) -> TrainConfig {
+    let mut config = TrainConfig {
+        seed,
+        progress: !quiet,
+        ..TrainConfig::default()
+    };
+    if let Some(epochs) = epochs {
+        config.towers.epochs = epochs;
+    }
+    if let Some(epochs) = ranker_epochs {
+        config.ranker.epochs = epochs;
+    }
+    config
 }
