@@ -16,7 +16,7 @@ use crate::model::Models;
 
 /// Items per embedding call: large enough to keep the device busy, small enough for
 /// progress that moves.
-pub const EMBED_CHUNK: usize = 2048;
+const EMBED_CHUNK: usize = 2048;
 
 #[derive(Debug, Clone)]
 pub struct BuildIndexJob {

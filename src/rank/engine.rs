@@ -120,12 +120,6 @@ impl Engine {
     pub fn models(&self) -> &Arc<Models> {
         &self.models
     }
-
-    /// The catalogue row of an item id, if the index has it.
-    pub fn item(&self, id: &str) -> Option<&Item> {
-        let slot = self.index.slot_of(id).ok()??;
-        self.items.get(slot as usize)
-    }
 }
 
 fn name_and_version(dir: &Path) -> (String, String) {

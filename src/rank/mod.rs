@@ -28,7 +28,7 @@ mod scoring;
 pub use batcher::{
     BatchError, BatchScorer, BatcherConfig, BatcherHandle, BatcherStats, PassObserver,
 };
-pub use build::{BuildIndexJob, BuildSummary, EMBED_CHUNK, build_index};
+pub use build::{BuildIndexJob, BuildSummary, build_index};
 pub use engine::{Engine, ITEMS_FILE, MODELS_DIR};
 pub use error::RankError;
 pub use pipeline::{Prepared, Ranked, RankedItem};
