@@ -43,7 +43,7 @@ FROM debian:${DEBIAN_RELEASE}-slim AS runtime-base
 RUN groupadd --system --gid 10001 rankd \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin rankd \
-    && mkdir -p /var/lib/rankd/index /var/lib/rankd/feedback /etc/rankd/config \
+    && mkdir -p /var/lib/rankd/shared/index /var/lib/rankd/feedback /etc/rankd/config \
     && chown -R 10001:10001 /var/lib/rankd
 COPY deploy/k8s/base/rankd.toml /etc/rankd/config/rankd.toml
 # 50051 gRPC (TLS), 8081 plaintext grpc.health.v1 only, 9090 Prometheus /metrics.
@@ -88,7 +88,7 @@ FROM nvidia/cuda:${CUDA_VERSION}-runtime-ubuntu24.04 AS cuda
 RUN groupadd --system --gid 10001 rankd \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin rankd \
-    && mkdir -p /var/lib/rankd/index /var/lib/rankd/feedback /etc/rankd/config \
+    && mkdir -p /var/lib/rankd/shared/index /var/lib/rankd/feedback /etc/rankd/config \
     && chown -R 10001:10001 /var/lib/rankd
 COPY deploy/k8s/base/rankd.toml /etc/rankd/config/rankd.toml
 COPY --from=build-cuda /usr/local/bin/rankd /usr/local/bin/rankd

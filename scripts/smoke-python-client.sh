@@ -7,8 +7,9 @@
 #   scripts/smoke-python-client.sh [--bin PATH] [--plaintext]
 #
 # --bin: the rankd binary (default target/release/rankd). --plaintext: a server without TLS
-# and auth, for binaries that predate the [tls]/[auth] sections (newer ones refuse it). Needs python3 and openssl;
-# grpcio and friends are installed from examples/python/requirements.txt into a venv.
+# and auth, for binaries that predate the [tls]/[auth] sections (newer ones refuse it).
+# Needs python3 and openssl; grpcio and friends are installed from
+# examples/python/requirements.txt into a venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/rankd
@@ -17,7 +18,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --bin) bin=$2; shift 2 ;;
     --plaintext) plaintext=true; shift ;;
-    *) sed -n '2,12p' "$0"; exit 2 ;;
+    *) sed -n '2,13p' "$0"; exit 2 ;;
   esac
 done
 [ -x "$bin" ] || { echo "no rankd binary at $bin (cargo build --release)"; exit 1; }

@@ -64,6 +64,14 @@ for dir in deploy/k8s/base deploy/k8s/overlays/*/; do
   done
 done
 
+# Plain manifests applied by hand (not through kustomize).
+for file in deploy/k8s/tools/*.yaml; do
+  for version in $K8S_VERSIONS; do
+    check "schema $file @ $version" \
+      "$bin/kubernetes-validate" --strict --quiet -k "$version" "$file"
+  done
+done
+
 echo "== lint"
 check "yamllint deploy/" "$bin/yamllint" --strict -c deploy/.yamllint.yaml deploy
 check "hadolint Dockerfile" "$bin/hadolint" Dockerfile
