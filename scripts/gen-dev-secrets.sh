@@ -28,6 +28,10 @@ done
 command -v openssl >/dev/null || { echo "openssl is required" >&2; exit 1; }
 
 mkdir -p "$out"
+if git -C "$out" rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git -C "$out" check-ignore -q .
+then
+  echo "warning: $out is inside a git work tree and not ignored: keep these keys out of commits" >&2
+fi
 umask 077 # keys and tokens readable by the owner only
 cd "$out"
 days=365

@@ -33,6 +33,9 @@ def add_connection_args(parser: argparse.ArgumentParser, default_target: str) ->
     parser.add_argument("--server-name", metavar="NAME",
                         help="name to verify in the server certificate when it differs from "
                              "the target host (e.g. through kubectl port-forward)")
+    parser.add_argument("--round-robin", action="store_true",
+                        help="balance calls over every address the target resolves to "
+                             "(client-side balancing, e.g. dns:///rankd-headless...:50051)")
     parser.add_argument("--plaintext", action="store_true",
                         help="no TLS (a local server or the plaintext health port); "
                              "must be chosen explicitly")
@@ -49,8 +52,12 @@ def open_channel(args: argparse.Namespace) -> grpc.Channel:
     so that forgetting the CA never silently downgrades to plaintext."""
     if args.plaintext and args.ca:
         fail("--plaintext and --ca exclude each other")
+    options = []
+    if args.round_robin:
+        # grpcio's default, pick_first, sends every call down one connection to one pod.
+        options.append(("grpc.lb_policy_name", "round_robin"))
     if args.plaintext:
-        return grpc.insecure_channel(args.target)
+        return grpc.insecure_channel(args.target, options=options)
     if not args.ca:
         fail("give --ca FILE for TLS, or --plaintext for a server without TLS")
     if bool(args.cert) != bool(args.key):
@@ -60,7 +67,6 @@ def open_channel(args: argparse.Namespace) -> grpc.Channel:
         private_key=Path(args.key).read_bytes() if args.key else None,
         certificate_chain=Path(args.cert).read_bytes() if args.cert else None,
     )
-    options = []
     if args.server_name:
         options.append(("grpc.ssl_target_name_override", args.server_name))
     return grpc.secure_channel(args.target, credentials, options=options)
