@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::feedback::FeedbackConfig;
 use crate::model::DevicePreference;
 use crate::rank::BatcherConfig;
+use crate::server::{AuthConfig, TlsConfig};
 
 /// Why a configuration was refused. Every message names the file or key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,8 @@ impl From<figment::Error> for ConfigError {
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
+    pub tls: TlsConfig,
+    pub auth: AuthConfig,
     pub limits: LimitsConfig,
     pub batcher: BatcherConfig,
     pub feedback: FeedbackConfig,
@@ -86,6 +89,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Address of the Prometheus `/metrics` HTTP endpoint; unset: no endpoint.
     pub metrics_listen: Option<SocketAddr>,
+    /// Address of a plaintext listener serving only grpc.health.v1 (no token), for probes
+    /// that cannot speak TLS, such as Kubernetes' native gRPC probes; unset: none.
+    pub health_listen: Option<SocketAddr>,
     /// Root folder of published index versions (`<root>/<name>/<version>/`, `CURRENT`).
     pub index_dir: PathBuf,
     /// Which index under the root to serve.
@@ -108,6 +114,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9090))),
+            health_listen: None,
             index_dir: PathBuf::from("data/index"),
             index_name: "catalog".to_string(),
             watch_interval_ms: 2_000,
@@ -115,6 +122,12 @@ impl Default for ServerConfig {
             drain_timeout_ms: 10_000,
             reflection: true,
         }
+    }
+}
+
+impl LimitsConfig {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
     }
 }
 
@@ -143,6 +156,14 @@ pub struct LimitsConfig {
     pub max_feedback_events: u32,
     /// Largest encoded gRPC message accepted, in bytes.
     pub max_message_bytes: u32,
+    /// Calls one connection may have in flight; past it that connection's calls are refused
+    /// with RESOURCE_EXHAUSTED, so one client flooding its connection cannot take every slot.
+    pub max_concurrent_per_connection: u32,
+    /// Calls in flight across all connections (health checks not counted); past it calls
+    /// are refused at once with RESOURCE_EXHAUSTED.
+    pub max_in_flight: u32,
+    /// Longest any call may run; a Rank deadline from the client can only shorten it.
+    pub request_timeout_ms: u64,
 }
 
 impl Default for LimitsConfig {
@@ -158,6 +179,9 @@ impl Default for LimitsConfig {
             max_exclude_ids: 10_000,
             max_feedback_events: 1_000,
             max_message_bytes: 4 * 1024 * 1024,
+            max_concurrent_per_connection: 64,
+            max_in_flight: 512,
+            request_timeout_ms: 10_000,
         }
     }
 }
@@ -227,11 +251,22 @@ impl Config {
             ("limits.max_id_bytes", l.max_id_bytes),
             ("limits.max_feedback_events", l.max_feedback_events),
             ("limits.max_message_bytes", l.max_message_bytes),
+            (
+                "limits.max_concurrent_per_connection",
+                l.max_concurrent_per_connection,
+            ),
+            ("limits.max_in_flight", l.max_in_flight),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return Err(rejected(key, "must be greater than 0"));
             }
+        }
+        if l.request_timeout_ms == 0 {
+            return Err(rejected(
+                "limits.request_timeout_ms",
+                "must be greater than 0",
+            ));
         }
         if l.default_k == 0 || l.default_k > l.max_k {
             return Err(rejected(

@@ -1,5 +1,6 @@
 //! rankd: a ranking engine for e-commerce search and recommendation.
 
+pub mod client;
 pub mod config;
 pub mod data;
 pub mod eval;

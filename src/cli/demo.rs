@@ -60,6 +60,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     config.server.index_dir = args.work_dir.join("index");
     config.server.index_name = INDEX_NAME.into();
     config.server.drain_delay_ms = 0;
+    // A loopback demo: no certificates or tokens to set up first. `rankd serve` refuses this
+    // unless a config says so explicitly (README "Security").
+    config.tls.plaintext = true;
+    config.auth.disabled = true;
     config.feedback.data_dir = args.work_dir.join("data");
     config.log.filter = "warn".into();
     rankd::logging::init(&config.log);
@@ -105,12 +109,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 tokio::signal::ctrl_c().await.ok();
             }
         };
-        let server = tokio::spawn(rankd::server::serve(
-            listener,
-            Some(metrics),
-            config,
-            shutdown,
-        ));
+        let listeners = rankd::server::Listeners {
+            grpc: listener,
+            metrics: Some(metrics),
+            health: None,
+        };
+        let server = tokio::spawn(rankd::server::serve(listeners, config, shutdown));
         let channel = Endpoint::from_shared(format!("http://{addr}"))?
             .connect()
             .await?;

@@ -15,17 +15,17 @@ use clap::Args as ClapArgs;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use tonic::transport::Endpoint;
 
 use rankd::data::{ReadOptions, read_interactions};
 use rankd::server::proto::RankRequest;
 use rankd::server::proto::ranker_client::RankerClient;
 
+use super::client_args::ClientArgs;
+
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// Server address, e.g. 127.0.0.1:50051.
-    #[arg(long)]
-    target: String,
+    #[command(flatten)]
+    client: ClientArgs,
     /// Concurrent workers (each its own HTTP/2 stream on one shared connection).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -126,10 +126,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let users = std::sync::Arc::new(histories(&args.interactions)?);
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     let report = runtime.block_on(async {
-        let channel = Endpoint::from_shared(format!("http://{}", args.target))?
-            .connect()
-            .await
-            .with_context(|| format!("connecting to {}", args.target))?;
+        let options = args.client.options();
+        let channel = options.connect().await?;
+        let bearer = options.bearer()?;
         let duration = Duration::from_secs_f64(args.duration);
         let pace = args
             .rate
@@ -137,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let started = Instant::now();
         let workers: Vec<_> = (0..args.concurrency)
             .map(|w| {
-                let mut client = RankerClient::new(channel.clone());
+                let mut client = RankerClient::with_interceptor(channel.clone(), bearer.clone());
                 let users = users.clone();
                 let mut rng = StdRng::seed_from_u64(args.seed + w as u64);
                 let (k, candidates, history, timeout) = (
@@ -196,7 +195,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let ok = latencies.len();
         let requests = ok + errors.values().sum::<usize>();
         anyhow::Ok(Report {
-            target: args.target.clone(),
+            target: args.client.target.clone(),
             concurrency: args.concurrency,
             offered_rate: args.rate,
             seconds,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod build_index;
+mod client_args;
 mod data;
 mod demo;
 mod eval;

@@ -18,6 +18,9 @@ pub struct Args {
     /// Address of the `/metrics` endpoint (overrides `server.metrics_listen`).
     #[arg(long)]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// Address of the plaintext health-only endpoint (overrides `server.health_listen`).
+    #[arg(long)]
+    health_listen: Option<std::net::SocketAddr>,
     /// TOML config file; `RANKD_<SECTION>__<KEY>` variables override it, flags override both.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -30,6 +33,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         if let Some(addr) = args.metrics_listen {
             c.server.metrics_listen = Some(addr);
+        }
+        if let Some(addr) = args.health_listen {
+            c.server.health_listen = Some(addr);
         }
         if let Some(dir) = args.index_dir {
             c.server.index_dir = dir;
@@ -46,17 +52,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("binding server.listen = {}", config.server.listen))?;
-        let metrics_listener = match config.server.metrics_listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("binding server.metrics_listen = {addr}"))?,
-            ),
-            None => None,
+        let listeners = rankd::server::Listeners {
+            grpc: listener,
+            metrics: bind_optional("server.metrics_listen", config.server.metrics_listen).await?,
+            health: bind_optional("server.health_listen", config.server.health_listen).await?,
         };
-        rankd::server::serve(listener, metrics_listener, config, shutdown_signal()).await?;
+        rankd::server::serve(listeners, config, shutdown_signal()).await?;
         Ok(())
     })
+}
+
+async fn bind_optional(
+    key: &str,
+    addr: Option<std::net::SocketAddr>,
+) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {key} = {addr}"))?;
+    Ok(Some(listener))
 }
 
 /// Completes on SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).

@@ -12,11 +12,15 @@ use tonic::metadata::MetadataMap;
 /// anyway, so giving up a few milliseconds early costs nothing real.
 pub const MARGIN: Duration = Duration::from_millis(5);
 
-/// The time left for this call, from its `grpc-timeout` header (none when absent or
-/// malformed: then no deadline applies).
-pub fn budget(metadata: &MetadataMap) -> Option<Duration> {
-    let value = metadata.get("grpc-timeout")?.to_str().ok()?;
-    parse_grpc_timeout(value).map(|d| d.saturating_sub(MARGIN))
+/// The time this call may take: its `grpc-timeout` header (ignored when malformed), capped
+/// by the server's own `limits.request_timeout_ms`, less [`MARGIN`].
+pub fn budget(metadata: &MetadataMap, server_limit: Duration) -> Duration {
+    metadata
+        .get("grpc-timeout")
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_grpc_timeout)
+        .map_or(server_limit, |client| client.min(server_limit))
+        .saturating_sub(MARGIN)
 }
 
 /// `grpc-timeout` is at most 8 digits and a unit: H, M, S, m (ms), u (µs), n (ns).
@@ -40,6 +44,17 @@ fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_limit_caps_the_client_deadline() {
+        let limit = Duration::from_secs(10);
+        let mut metadata = MetadataMap::new();
+        assert_eq!(budget(&metadata, limit), limit - MARGIN);
+        metadata.insert("grpc-timeout", "250m".parse().unwrap());
+        assert_eq!(budget(&metadata, limit), Duration::from_millis(245));
+        metadata.insert("grpc-timeout", "1H".parse().unwrap());
+        assert_eq!(budget(&metadata, limit), limit - MARGIN);
+    }
 
     #[test]
     fn parses_every_unit_and_refuses_junk() {

@@ -31,6 +31,8 @@ pub struct Metrics {
     batch_seconds: Histogram,
     pub queue_depth: IntGauge,
     pub shed: IntCounter,
+    /// Calls refused before reaching a handler, by reason (auth, in-flight limit).
+    pub rejected: IntCounterVec,
     index_version: IntGaugeVec,
     pub feedback_events: IntCounter,
 }
@@ -91,6 +93,15 @@ impl Metrics {
                 "Requests refused with RESOURCE_EXHAUSTED because the queue was full",
             )
             .expect("static metric definition"),
+            rejected: IntCounterVec::new(
+                Opts::new(
+                    "rankd_rejected_total",
+                    "Calls refused before a handler: unauthenticated, permission_denied, \
+                     in_flight_limit",
+                ),
+                &["reason"],
+            )
+            .expect("static metric definition"),
             index_version: IntGaugeVec::new(
                 Opts::new(
                     "rankd_index_info",
@@ -106,7 +117,7 @@ impl Metrics {
             .expect("static metric definition"),
             registry,
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 9] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
             Box::new(m.rpc_requests.clone()),
             Box::new(m.rpc_latency.clone()),
             Box::new(m.stage_latency.clone()),
@@ -114,6 +125,7 @@ impl Metrics {
             Box::new(m.batch_seconds.clone()),
             Box::new(m.queue_depth.clone()),
             Box::new(m.shed.clone()),
+            Box::new(m.rejected.clone()),
             Box::new(m.index_version.clone()),
             Box::new(m.feedback_events.clone()),
         ];

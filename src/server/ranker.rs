@@ -38,7 +38,7 @@ impl RankerService {
     }
 
     async fn rank_request(&self, request: Request<RankRequest>) -> Result<RankResponse, Status> {
-        let budget = deadline::budget(request.metadata());
+        let budget = deadline::budget(request.metadata(), self.state.limits.request_timeout());
         let mut query = validate::rank_request(request.into_inner(), &self.state.limits)?;
         if query.request_id.is_empty() {
             query.request_id = format!("{:016x}", rand::random::<u64>());
@@ -47,12 +47,9 @@ impl RankerService {
         let explain = query.explain;
         let request_id = query.request_id.clone();
         let work = rank(self.state.clone(), engine, query);
-        let ranked = match budget {
-            Some(budget) => tokio::time::timeout(budget, work)
-                .await
-                .map_err(|_| RankError::DeadlineExceeded(budget))??,
-            None => work.await?,
-        };
+        let ranked = tokio::time::timeout(budget, work)
+            .await
+            .map_err(|_| RankError::DeadlineExceeded(budget))??;
         for (stage, elapsed) in &ranked.timings {
             self.state.metrics.observe_stage(stage, *elapsed);
         }

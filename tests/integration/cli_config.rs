@@ -67,3 +67,53 @@ fn missing_index_dir_is_named() {
     );
     assert_fails_naming(&output, "/nonexistent/index");
 }
+
+/// `rankd serve` on an existing empty index root, ports 0, with `env` added.
+fn serve_with(env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut all = vec![
+        ("RANKD_SERVER__METRICS_LISTEN", "127.0.0.1:0"),
+        ("RANKD_FEEDBACK__DATA_DIR", data.to_str().unwrap()),
+    ];
+    all.extend_from_slice(env);
+    let index = dir.path().to_str().unwrap();
+    rankd(
+        &["serve", "--listen", "127.0.0.1:0", "--index-dir", index],
+        &all,
+    )
+}
+
+#[test]
+fn serving_without_tls_must_be_asked_for() {
+    assert_fails_naming(&serve_with(&[]), "tls.plaintext = true");
+}
+
+#[test]
+fn serving_without_tokens_must_be_asked_for() {
+    let output = serve_with(&[("RANKD_TLS__PLAINTEXT", "true")]);
+    assert_fails_naming(&output, "auth.disabled = true");
+}
+
+#[test]
+fn a_bad_token_entry_is_named_without_echoing_the_token() {
+    let output = serve_with(&[
+        ("RANKD_TLS__PLAINTEXT", "true"),
+        (
+            "RANKD_TOKENS",
+            "rank good-token-0123456789;ranker secret-token-0123456789",
+        ),
+    ]);
+    assert_fails_naming(&output, "RANKD_TOKENS entry 2: unknown role `ranker`");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("secret-token"), "{stderr}");
+}
+
+#[test]
+fn a_missing_certificate_file_is_named() {
+    let output = serve_with(&[
+        ("RANKD_TLS__CERT_FILE", "/nonexistent/server.pem"),
+        ("RANKD_TLS__KEY_FILE", "/nonexistent/server.key"),
+    ]);
+    assert_fails_naming(&output, "tls.cert_file /nonexistent/server.pem");
+}

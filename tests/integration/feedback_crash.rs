@@ -26,6 +26,8 @@ fn start_server(dir: &Path, addr: SocketAddr) -> Child {
         .env("RANKD_FEEDBACK__DATA_DIR", dir.join("data"))
         .env("RANKD_SERVER__METRICS_LISTEN", free_port().to_string())
         .env("RANKD_MODEL__DEVICE", "cpu")
+        .env("RANKD_TLS__PLAINTEXT", "true")
+        .env("RANKD_AUTH__DISABLED", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

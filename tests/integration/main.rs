@@ -17,6 +17,8 @@
 //! - `data_files`: `rankd data synth|check`: seeded output, bad-row errors, --skip-bad-rows
 //! - `data_movielens`: the real MovieLens conversions (skip without `rankd data fetch`)
 //! - `eval_report`: `rankd eval` with all five methods; baselines on MovieLens-100k
+//! - `security_support`: test certificates (CA, server, client) and a tokens file
+//! - `security`: TLS, mTLS, tokens and roles, the health port, flood and in-flight limits
 
 mod cli_config;
 mod data_files;
@@ -29,6 +31,8 @@ mod model_support;
 mod model_towers;
 mod model_training;
 mod recommend_cli;
+mod security;
+mod security_support;
 mod server_lifecycle;
 mod serving;
 mod serving_limits;
