@@ -344,6 +344,17 @@ mod tests {
         Config::default().validate().unwrap();
     }
 
+    /// The file the container image and the Kubernetes ConfigMap carry: a renamed key here
+    /// must fail this test, not a rollout.
+    #[test]
+    fn the_deployment_config_is_valid_and_secure() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/k8s/base/rankd.toml");
+        let config = Config::load_from(Some(&path), no_env()).unwrap();
+        assert!(!config.tls.plaintext && config.tls.cert_file.is_some());
+        assert!(!config.auth.disabled && config.auth.tokens_file.is_some());
+        assert!(config.server.health_listen.is_some());
+    }
+
     #[test]
     fn file_values_override_defaults() {
         let file = write_toml("[server]\nlisten = \"0.0.0.0:9000\"\n[limits]\nmax_k = 50\n");
