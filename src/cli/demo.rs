@@ -122,7 +122,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         client_tour(channel, &data).await?;
         println!();
         say(&format!(
-            "serving on {addr} (metrics: http://{}/metrics). Try:\n  grpcurl -plaintext {addr} list\n  grpcurl -plaintext -d '{{\"user_id\":\"42\",\"recent_item_ids\":[\"{}\"],\"k\":5}}' {addr} rankd.v1.Ranker/Rank",
+            "serving on {addr} (metrics: http://{}/metrics), plaintext and without tokens because \
+             this is a loopback demo (`rankd serve` wants TLS and tokens: README, Security). Try:\n  grpcurl -plaintext {addr} list\n  grpcurl -plaintext -d '{{\"user_id\":\"42\",\"recent_item_ids\":[\"{}\"],\"k\":5}}' {addr} rankd.v1.Ranker/Rank",
             args.metrics_listen,
             data.items[0].id
         ));
