@@ -18,7 +18,7 @@ use super::{FeedbackConfig, FeedbackError};
 use crate::data::EventKind;
 
 /// An event as the API receives it, raw user id included; it never leaves this module raw.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct NewEvent {
     pub user_id: String,
     pub item_id: String,
@@ -26,6 +26,20 @@ pub struct NewEvent {
     pub timestamp_ms: i64,
     pub request_id: String,
     pub position: u32,
+}
+
+/// By hand so that a `?event` in a log line or a panic message cannot print the raw id.
+impl std::fmt::Debug for NewEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewEvent")
+            .field("user_id", &"<raw id withheld>")
+            .field("item_id", &self.item_id)
+            .field("event", &self.event)
+            .field("timestamp_ms", &self.timestamp_ms)
+            .field("request_id", &self.request_id)
+            .field("position", &self.position)
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -241,6 +255,13 @@ mod tests {
         assert_eq!(store.recent_items("alice"), ["i2", "i1"]);
         assert_eq!(store.recent_items("bob"), ["i9"]);
         assert!(store.recent_items("carol").is_empty());
+    }
+
+    #[test]
+    fn debug_output_withholds_the_raw_id() {
+        let shown = format!("{:?}", event("raw-user-7731@example.com", "i1"));
+        assert!(!shown.contains("raw-user-7731"), "{shown}");
+        assert!(shown.contains("i1"), "{shown}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //!  TcpListener ─► tonic Server ─┬─ rankd.v1.Ranker  (ranker.rs) ─► validate ─► rank::Engine
 //!                               │        Feedback ─► convert ─► feedback::FeedbackStore
 //!                               ├─ rankd.v1.Admin   (admin.rs)  ─► state.rs reload
+//!                               │        ForgetUser ─► feedback::FeedbackStore::forget
 //!                               ├─ grpc.health.v1   (tonic-health; NOT_SERVING until loaded)
 //!                               └─ grpc.reflection  (tonic-reflection; v1 and v1alpha)
 //!  state.rs: Arc<Engine> swapped atomically; watcher polls CURRENT ─► reload ─► swap
@@ -15,7 +16,8 @@
 //! | `mod.rs` | [`serve`]: wires services, health, reflection and the shutdown sequence |
 //! | `proto.rs` | generated `rankd.v1` types, clients and servers |
 //! | `ranker.rs` | `Rank` and `Feedback` handlers |
-//! | `admin.rs` | `Info` and `Reload` handlers |
+//! | `admin.rs` | `Info`, `Reload` and `ForgetUser` handlers |
+//! | `retention.rs` | the hourly feedback retention sweep |
 //! | `state.rs` | shared state: the served engine, reload and the `CURRENT` watcher |
 //! | `validate.rs` | protobuf request → validated engine query, naming the bad field |
 //! | `convert.rs` | engine results → replies; feedback requests → events |
@@ -30,6 +32,7 @@ mod admin;
 mod convert;
 mod deadline;
 mod ranker;
+mod retention;
 mod state;
 mod status;
 mod validate;
@@ -151,6 +154,7 @@ pub async fn serve(
         );
     }
     let watcher = tokio::spawn(state.clone().watch());
+    let sweeper = tokio::spawn(retention::sweep_feedback(state.clone()));
 
     let ranker =
         RankerServer::new(RankerService::new(state.clone())).max_decoding_message_size(max_message);
@@ -190,6 +194,7 @@ pub async fn serve(
         }
     };
     watcher.abort();
+    sweeper.abort();
     stopped.notify_one();
     if let Some(task) = metrics_task {
         match task.await {
