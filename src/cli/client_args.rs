@@ -1,5 +1,5 @@
-//! The connection flags every client subcommand shares. The bearer token is read from
-//! `RANKD_TOKEN`, never from a flag (see `rankd::client`).
+//! The TLS flags every client subcommand shares (each has its own `--target`). The bearer
+//! token is read from `RANKD_TOKEN`, never from a flag (see `rankd::client`).
 
 use std::path::PathBuf;
 
@@ -8,10 +8,7 @@ use clap::Args as ClapArgs;
 use rankd::client::ClientOptions;
 
 #[derive(Debug, Clone, ClapArgs)]
-pub struct ClientArgs {
-    /// Server address, e.g. 127.0.0.1:50051.
-    #[arg(long)]
-    pub target: String,
+pub struct ClientTlsArgs {
     /// PEM CA that signed the server's certificate: connect with TLS (plaintext without it).
     #[arg(long)]
     pub ca_file: Option<PathBuf>,
@@ -26,13 +23,14 @@ pub struct ClientArgs {
     pub tls_domain: Option<String>,
 }
 
-impl ClientArgs {
-    pub fn options(&self) -> ClientOptions {
+impl ClientTlsArgs {
+    /// Options for `target` (`host:port`), with the token from `RANKD_TOKEN`.
+    pub fn options(&self, target: &str) -> ClientOptions {
         ClientOptions {
             ca_file: self.ca_file.clone(),
             identity: self.cert_file.clone().zip(self.key_file.clone()),
             domain: self.tls_domain.clone(),
-            ..ClientOptions::new(&self.target)
+            ..ClientOptions::new(target)
         }
     }
 }

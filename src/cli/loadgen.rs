@@ -20,12 +20,15 @@ use rankd::data::{ReadOptions, read_interactions};
 use rankd::server::proto::RankRequest;
 use rankd::server::proto::ranker_client::RankerClient;
 
-use super::client_args::ClientArgs;
+use super::client_args::ClientTlsArgs;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
+    /// Server address, e.g. 127.0.0.1:50051.
+    #[arg(long)]
+    target: String,
     #[command(flatten)]
-    client: ClientArgs,
+    tls: ClientTlsArgs,
     /// Concurrent workers (each its own HTTP/2 stream on one shared connection).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -126,7 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let users = std::sync::Arc::new(histories(&args.interactions)?);
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     let report = runtime.block_on(async {
-        let options = args.client.options();
+        let options = args.tls.options(&args.target);
         let channel = options.connect().await?;
         let bearer = options.bearer()?;
         let duration = Duration::from_secs_f64(args.duration);
@@ -195,7 +198,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let ok = latencies.len();
         let requests = ok + errors.values().sum::<usize>();
         anyhow::Ok(Report {
-            target: args.client.target.clone(),
+            target: args.target.clone(),
             concurrency: args.concurrency,
             offered_rate: args.rate,
             seconds,

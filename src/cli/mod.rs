@@ -32,7 +32,7 @@ struct Cli {
 enum Command {
     /// Retrieve + rerank in process for a list of users; one JSON line per user.
     Recommend(recommend::Args),
-    /// Tools over the durable feedback log (export for training).
+    /// Tools over the durable feedback log: export for training, forget a user (erasure).
     Feedback(feedback::Args),
     /// Drive Rank on a running server and report QPS, latency percentiles and errors.
     Loadgen(loadgen::Args),

@@ -7,6 +7,8 @@
 //!                                   ▼
 //!                  segments.rs: append frames, fsync ─► ack ─► history.rs (LRU, per user)
 //!  restart ─► segments.rs replay (torn tail truncated) ──────────► history.rs
+//!  hourly and at open ─► retention.rs: delete expired segments, expire history items
+//!  ForgetUser / `rankd feedback forget` ─► rewrite.rs (segments without the user) ─► history
 //!  `rankd feedback export` ─► segments.rs read_all ─► interactions.csv (pseudonymous ids)
 //! ```
 //!
@@ -14,13 +16,21 @@
 //! |---|---|
 //! | `record.rs` | one event's binary frame: length, CRC32, payload |
 //! | `segments.rs` | the segmented append-only log, fsync policy, replay and repair |
+//! | `rewrite.rs` | crash-safe rewrite of a segment without one user's records (erasure) |
+//! | `retention.rs` | the retention cutoff and segment span policy |
+//! | `lock.rs` | the exclusive lock that makes one process the log's only writer |
 //! | `pseudonym.rs` | keyed HMAC-SHA256 user pseudonyms |
 //! | `history.rs` | bounded per-user recent items, LRU over users |
-//! | `store.rs` | [`FeedbackStore`]: the three above behind one lock |
+//! | `store.rs` | [`FeedbackStore`]: the above behind one lock |
+//!
+//! What is stored, where and for how long is described for operators in `docs/privacy.md`.
 
 mod history;
+mod lock;
 mod pseudonym;
 mod record;
+mod retention;
+mod rewrite;
 mod segments;
 mod store;
 
@@ -31,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 pub use pseudonym::{MIN_SECRET_BYTES, Pseudonymizer, UserKey};
 pub use record::FeedbackRecord;
+pub use retention::{Expired, cutoff_ms, now_ms};
 pub use segments::{FsyncPolicy, ReplayReport, SegmentLog};
 pub use store::{FeedbackStore, NewEvent};
 
@@ -47,6 +58,16 @@ pub enum FeedbackError {
         offset: u64,
         reason: &'static str,
     },
+    #[error(
+        "feedback log {dir} is in use by another process (a running `rankd serve`?); \
+         only one process may write it at a time"
+    )]
+    Locked { dir: PathBuf },
+    #[error(
+        "no pseudonym key at {0}: nothing was stored with this configuration \
+         (check feedback.data_dir / feedback.pseudonym_key_file)"
+    )]
+    NoKey(PathBuf),
     #[error("invalid configuration: `{key}` {problem}")]
     Config {
         key: &'static str,
@@ -72,6 +93,9 @@ pub struct FeedbackConfig {
     /// File holding the pseudonym secret (at least 16 bytes). Unset: `<data_dir>/pseudonym.key`,
     /// created with a random secret on first start. Replicas that share users must share it.
     pub pseudonym_key_file: Option<PathBuf>,
+    /// Days feedback events are kept; 0 keeps them forever. Older segments are deleted at
+    /// start and hourly while serving (see `retention.rs` and `docs/privacy.md`).
+    pub retention_days: u32,
 }
 
 impl Default for FeedbackConfig {
@@ -84,6 +108,10 @@ impl Default for FeedbackConfig {
             history_per_user: 50,
             history_max_users: 1_000_000,
             pseudonym_key_file: None,
+            // A year: long enough for training to see a full seasonal cycle (the holiday
+            // season of last year), short enough that behaviour is not kept indefinitely by
+            // default (GDPR's storage limitation). Shorten it where training needs less.
+            retention_days: 365,
         }
     }
 }
@@ -97,34 +125,56 @@ impl FeedbackConfig {
         Duration::from_millis(self.fsync_interval_ms)
     }
 
+    /// The pseudonym secret's file: the configured one, else `<data_dir>/pseudonym.key`.
+    pub fn pseudonym_key_path(&self) -> PathBuf {
+        self.pseudonym_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("pseudonym.key"))
+    }
+
     /// Reads the pseudonym secret, creating `<data_dir>/pseudonym.key` (mode 0600, random)
     /// when no file is configured and none exists yet.
     pub fn pseudonymizer(&self) -> Result<Pseudonymizer, FeedbackError> {
-        let path = match &self.pseudonym_key_file {
-            Some(path) => path.clone(),
-            None => {
-                let path = self.data_dir.join("pseudonym.key");
-                if !path.exists() {
-                    create_secret(&path)?;
-                }
-                path
-            }
-        };
-        let io = |source| FeedbackError::Io {
-            path: path.clone(),
-            source,
-        };
-        let text = std::fs::read_to_string(&path).map_err(io)?;
-        Pseudonymizer::new(text.trim().as_bytes()).ok_or(FeedbackError::Config {
-            key: "feedback.pseudonym_key_file",
-            problem: "names a secret shorter than 16 bytes",
-        })
+        let path = self.pseudonym_key_path();
+        if self.pseudonym_key_file.is_none() && !path.exists() {
+            create_secret(&path)?;
+        }
+        read_secret(&path)
+    }
+
+    /// Opens the store of an existing log, as offline tools need it: a missing key or log is
+    /// an error rather than a fresh, empty one (a new random key matches no stored user).
+    pub fn open_existing_store(&self) -> Result<(FeedbackStore, ReplayReport), FeedbackError> {
+        let key = self.pseudonym_key_path();
+        if !key.is_file() {
+            return Err(FeedbackError::NoKey(key));
+        }
+        let log = self.log_dir();
+        if !log.is_dir() {
+            return Err(FeedbackError::Io {
+                path: log,
+                source: std::io::ErrorKind::NotFound.into(),
+            });
+        }
+        FeedbackStore::open(self, read_secret(&key)?)
     }
 
     /// Opens the store under this configuration.
     pub fn open_store(&self) -> Result<(FeedbackStore, ReplayReport), FeedbackError> {
         FeedbackStore::open(self, self.pseudonymizer()?)
     }
+}
+
+fn read_secret(path: &std::path::Path) -> Result<Pseudonymizer, FeedbackError> {
+    let io = |source| FeedbackError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    Pseudonymizer::new(text.trim().as_bytes()).ok_or(FeedbackError::Config {
+        key: "feedback.pseudonym_key_file",
+        problem: "names a secret shorter than 16 bytes",
+    })
 }
 
 fn create_secret(path: &std::path::Path) -> Result<(), FeedbackError> {

@@ -9,6 +9,10 @@
 //! write that never finished (a crash mid-append, never acknowledged): it is reported and
 //! truncated away. Damage anywhere else could hide acknowledged events, so it is an error
 //! naming the file and offset rather than something skipped silently.
+//!
+//! The log keeps each segment's [`Span`] (record count, oldest and newest event time) in
+//! memory, so a retention sweep decides what to delete without reading files again. Retention
+//! and erasure on the log live in `segments/upkeep.rs`.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -19,6 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use super::FeedbackError;
 use super::record::{FeedbackRecord, Frame, decode_frame};
+use super::rewrite;
+
+mod upkeep;
 
 /// When appended batches are forced to stable storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +48,40 @@ pub struct ReplayReport {
     pub truncated_tail: Option<(PathBuf, u64, usize)>,
 }
 
+/// The events a segment holds: how many, and the range of their timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub records: usize,
+    pub oldest_ms: i64,
+    pub newest_ms: i64,
+}
+
+impl Default for Span {
+    /// Empty: older than any cutoff, so an empty sealed segment is always expired.
+    fn default() -> Self {
+        Span {
+            records: 0,
+            oldest_ms: i64::MAX,
+            newest_ms: i64::MIN,
+        }
+    }
+}
+
+impl Span {
+    pub fn add(&mut self, timestamp_ms: i64) {
+        self.records += 1;
+        self.oldest_ms = self.oldest_ms.min(timestamp_ms);
+        self.newest_ms = self.newest_ms.max(timestamp_ms);
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Segment {
+    number: u64,
+    path: PathBuf,
+    span: Span,
+}
+
 #[derive(Debug)]
 pub struct SegmentLog {
     dir: PathBuf,
@@ -48,9 +89,11 @@ pub struct SegmentLog {
     fsync: FsyncPolicy,
     fsync_interval: Duration,
     last_sync: Instant,
+    /// Closed segments, oldest first; nothing appends to them again.
+    sealed: Vec<Segment>,
+    /// The segment appends go to, through `current`.
+    active: Segment,
     current: File,
-    current_path: PathBuf,
-    current_number: u64,
     current_len: u64,
 }
 
@@ -80,7 +123,7 @@ fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, FeedbackError> {
     Ok(segments)
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, FeedbackError> {
+pub(super) fn read_file(path: &Path) -> Result<Vec<u8>, FeedbackError> {
     std::fs::read(path).map_err(|source| FeedbackError::Io {
         path: path.to_path_buf(),
         source,
@@ -100,7 +143,7 @@ fn open_append(path: &Path) -> Result<File, FeedbackError> {
 
 /// Makes a new file's directory entry durable too (a synced file in an unsynced directory
 /// entry can vanish on power loss).
-fn sync_dir(dir: &Path) -> Result<(), FeedbackError> {
+pub(super) fn sync_dir(dir: &Path) -> Result<(), FeedbackError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|source| FeedbackError::Io {
@@ -111,7 +154,7 @@ fn sync_dir(dir: &Path) -> Result<(), FeedbackError> {
 
 /// Decodes every frame of one segment, calling `each` per record. Returns the length of the
 /// valid prefix and, when the file ends in an unfinished frame, that it does.
-fn scan_segment(
+pub(super) fn scan_segment(
     path: &Path,
     bytes: &[u8],
     is_newest: bool,
@@ -162,19 +205,23 @@ impl SegmentLog {
             path: dir.to_path_buf(),
             source,
         })?;
-        let segments = list_segments(dir)?;
+        rewrite::remove_unfinished(dir)?;
+        let listed = list_segments(dir)?;
         let mut report = ReplayReport {
-            segments: segments.len(),
+            segments: listed.len(),
             ..ReplayReport::default()
         };
+        let mut segments = Vec::with_capacity(listed.len());
         let mut newest_len = 0;
-        for (i, (_, path)) in segments.iter().enumerate() {
-            let is_newest = i + 1 == segments.len();
-            let bytes = read_file(path)?;
-            let (valid, torn) = scan_segment(path, &bytes, is_newest, |record| {
-                report.records += 1;
+        for (i, (number, path)) in listed.into_iter().enumerate() {
+            let is_newest = i + 1 == report.segments;
+            let bytes = read_file(&path)?;
+            let mut span = Span::default();
+            let (valid, torn) = scan_segment(&path, &bytes, is_newest, |record| {
+                span.add(record.timestamp_ms);
                 each(record);
             })?;
+            report.records += span.records;
             if torn {
                 let cut = bytes.len() - valid as usize;
                 tracing::warn!(
@@ -183,7 +230,7 @@ impl SegmentLog {
                     bytes = cut,
                     "feedback log ends in an unfinished write; truncating it"
                 );
-                let file = OpenOptions::new().write(true).open(path);
+                let file = OpenOptions::new().write(true).open(&path);
                 file.and_then(|f| f.set_len(valid).and_then(|()| f.sync_all()))
                     .map_err(|source| FeedbackError::Io {
                         path: path.clone(),
@@ -192,14 +239,15 @@ impl SegmentLog {
                 report.truncated_tail = Some((path.clone(), valid, cut));
             }
             newest_len = valid;
+            segments.push(Segment { number, path, span });
         }
-        let (number, len) = match segments.last() {
-            Some((number, _)) => (*number, newest_len),
-            None => (1, 0),
-        };
-        let current_path = segment_path(dir, number);
-        let current = open_append(&current_path)?;
-        if segments.is_empty() {
+        let active = segments.pop().unwrap_or_else(|| Segment {
+            number: 1,
+            path: segment_path(dir, 1),
+            span: Span::default(),
+        });
+        let current = open_append(&active.path)?;
+        if report.segments == 0 {
             sync_dir(dir)?;
         }
         let log = SegmentLog {
@@ -208,10 +256,10 @@ impl SegmentLog {
             fsync,
             fsync_interval,
             last_sync: Instant::now(),
+            sealed: segments,
+            active,
             current,
-            current_path,
-            current_number: number,
-            current_len: len,
+            current_len: newest_len,
         };
         Ok((log, report))
     }
@@ -234,11 +282,14 @@ impl SegmentLog {
             // Best effort: if even this fails, replay's tail check still refuses the damage.
             let _ = self.current.set_len(self.current_len);
             return Err(FeedbackError::Io {
-                path: self.current_path.clone(),
+                path: self.active.path.clone(),
                 source,
             });
         }
         self.current_len += buf.len() as u64;
+        for record in records {
+            self.active.span.add(record.timestamp_ms);
+        }
         Ok(())
     }
 
@@ -259,22 +310,38 @@ impl SegmentLog {
         self.current
             .sync_all()
             .map_err(|source| FeedbackError::Io {
-                path: self.current_path.clone(),
+                path: self.active.path.clone(),
                 source,
             })?;
-        self.current_number += 1;
-        self.current_path = segment_path(&self.dir, self.current_number);
-        self.current = open_append(&self.current_path)?;
+        let number = self.active.number + 1;
+        let next = Segment {
+            number,
+            path: segment_path(&self.dir, number),
+            span: Span::default(),
+        };
+        self.current = open_append(&next.path)?;
         self.current_len = 0;
+        self.sealed.push(std::mem::replace(&mut self.active, next));
         sync_dir(&self.dir)
     }
 
-    /// Reads every record currently in the log, oldest first (for exports).
+    /// Reads every record currently in the log, oldest first (for exports). Safe beside a
+    /// running server: rewrites replace files atomically, and a segment that retention
+    /// deletes between listing and reading is skipped (its events are expired anyway).
     pub fn read_all(dir: &Path) -> Result<Vec<FeedbackRecord>, FeedbackError> {
         let segments = list_segments(dir)?;
         let mut records = Vec::new();
         for (i, (_, path)) in segments.iter().enumerate() {
-            let bytes = read_file(path)?;
+            let bytes = match std::fs::read(path) {
+                Ok(bytes) => bytes,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => {
+                    return Err(FeedbackError::Io {
+                        path: path.clone(),
+                        source,
+                    });
+                }
+            };
             scan_segment(path, &bytes, i + 1 == segments.len(), |r| records.push(r))?;
         }
         Ok(records)

@@ -1,12 +1,17 @@
-//! `rankd.v1.Admin`: what is being served, and loading another index version.
+//! `rankd.v1.Admin`: what is being served, loading another index version, and erasing a
+//! user's feedback.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
 use super::proto::admin_server::Admin;
-use super::proto::{IndexInfo, InfoRequest, InfoResponse, ReloadRequest, ReloadResponse};
+use super::proto::{
+    ForgetUserRequest, ForgetUserResponse, IndexInfo, InfoRequest, InfoResponse, ReloadRequest,
+    ReloadResponse,
+};
 use super::state::State;
+use super::validate;
 use crate::rank::Engine;
 
 #[derive(Debug, Clone)]
@@ -59,6 +64,24 @@ impl Admin for AdminService {
         Ok(Response::new(ReloadResponse {
             index: Some(index_info(&swapped.engine)),
             previous_version: swapped.previous.unwrap_or_default(),
+        }))
+    }
+
+    async fn forget_user(
+        &self,
+        request: Request<ForgetUserRequest>,
+    ) -> Result<Response<ForgetUserResponse>, Status> {
+        let user_id = validate::forget_user(request.into_inner(), &self.state.limits)?;
+        let state = self.state.clone();
+        // It rewrites segment files and fsyncs: a blocking thread, not a runtime worker.
+        let removed = tokio::task::spawn_blocking(move || {
+            let user = state.feedback.user_key(&user_id);
+            state.feedback.forget(&user)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("feedback eraser failed: {e}")))??;
+        Ok(Response::new(ForgetUserResponse {
+            removed_events: removed as u64,
         }))
     }
 }

@@ -7,6 +7,7 @@
 //!  └► router ─┬─ rankd.v1.Ranker  (ranker.rs) ─► validate ─► rank::Engine
 //!             │        Feedback ─► convert ─► feedback::FeedbackStore
 //!             ├─ rankd.v1.Admin   (admin.rs)  ─► state.rs reload
+//!             │        ForgetUser ─► feedback::FeedbackStore::forget
 //!             ├─ grpc.health.v1   (tonic-health; NOT_SERVING until loaded; no token)
 //!             └─ grpc.reflection  (tonic-reflection; v1 and v1alpha; any valid token)
 //!  health listener (optional, plaintext) ─► grpc.health.v1 only, for kubelet probes
@@ -19,7 +20,8 @@
 //! | `mod.rs` | [`serve`]: wires listeners, security, services and the shutdown sequence |
 //! | `proto.rs` | generated `rankd.v1` types, clients and servers |
 //! | `ranker.rs` | `Rank` and `Feedback` handlers |
-//! | `admin.rs` | `Info` and `Reload` handlers |
+//! | `admin.rs` | `Info`, `Reload` and `ForgetUser` handlers |
+//! | `retention.rs` | the hourly feedback retention sweep |
 //! | `state.rs` | shared state: the served engine, reload and the `CURRENT` watcher |
 //! | `validate.rs` | protobuf request → validated engine query, naming the bad field |
 //! | `convert.rs` | engine results → replies; feedback requests → events |
@@ -38,6 +40,7 @@ mod admission;
 mod convert;
 mod deadline;
 mod ranker;
+mod retention;
 mod state;
 mod status;
 mod tls;
@@ -189,6 +192,7 @@ pub async fn serve(
         );
     }
     let watcher = tokio::spawn(state.clone().watch());
+    let sweeper = tokio::spawn(retention::sweep_feedback(state.clone()));
 
     let max_message = limits.max_message_bytes as usize;
     let ranker =
@@ -265,6 +269,7 @@ pub async fn serve(
         }
     };
     watcher.abort();
+    sweeper.abort();
     // Only now: probes keep seeing NOT_SERVING (not a refused connection) through the drain.
     let _ = stop.send(true);
     if let Some(task) = metrics_task {

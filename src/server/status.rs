@@ -37,10 +37,12 @@ impl From<RankError> for Status {
     }
 }
 
+/// Storing (Feedback) and erasing (Admin.ForgetUser) alike: the log could not be written.
+/// The message names the file, never the user (the error types hold no user id).
 impl From<FeedbackError> for Status {
     fn from(err: FeedbackError) -> Status {
-        tracing::error!(error = %err, "feedback not stored");
-        Status::unavailable(format!("feedback was not stored: {err}"))
+        tracing::error!(error = %err, "feedback log write failed");
+        Status::unavailable(format!("the feedback log could not be written: {err}"))
     }
 }
 

@@ -156,6 +156,18 @@ pub fn rank_request(
     })
 }
 
+/// The raw user id of an `Admin.ForgetUser` request: present and within the id limit.
+pub fn forget_user(
+    req: proto::ForgetUserRequest,
+    limits: &LimitsConfig,
+) -> Result<String, FieldError> {
+    if req.user_id.is_empty() {
+        return Err(field_error("user_id", "is empty"));
+    }
+    check_len("user_id", &req.user_id, limits.max_id_bytes)?;
+    Ok(req.user_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +292,15 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(field_of(req), "filter.exclude_item_ids[0]");
+    }
+
+    #[test]
+    fn forget_user_needs_a_user_id_within_the_limit() {
+        let forget = |user_id: String| {
+            forget_user(proto::ForgetUserRequest { user_id }, &limits()).map_err(|e| e.field)
+        };
+        assert_eq!(forget(String::new()), Err("user_id".to_string()));
+        assert_eq!(forget("u".repeat(257)), Err("user_id".to_string()));
+        assert_eq!(forget("u-1".into()), Ok("u-1".to_string()));
     }
 }

@@ -11,6 +11,9 @@
 //! - `model_training`: deterministic training, learning the synthetic tastes, bad input
 //! - `serving_support`: tiny models trained once, versions published per test
 //! - `feedback_crash`: SIGKILL during feedback writes loses no acknowledged event
+//! - `process_support`: a real `rankd serve` process with a trace log, and the `rankd` CLI
+//! - `privacy`: no raw user id in the logs, metrics or files of a run
+//! - `privacy_forget`: erasure through the server and offline, refused beside a server
 //! - `recommend_cli`: `rankd recommend` writes k unseen items per user as JSON lines
 //! - `serving_limits`: random requests never panic; batched == alone; metrics
 //! - `serving`: Rank/Feedback/Admin over loopback: filters, parity, feedback, hot swap, limits
@@ -30,6 +33,9 @@ mod model_encoder;
 mod model_support;
 mod model_towers;
 mod model_training;
+mod privacy;
+mod privacy_forget;
+mod process_support;
 mod recommend_cli;
 mod security;
 mod security_support;
