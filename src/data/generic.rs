@@ -169,6 +169,19 @@ pub struct CsvSink {
 
 impl CsvSink {
     fn create(path: &Path, header: &[&str]) -> Result<Self, DataError> {
+        // The rename would replace whatever is there: refuse devices, pipes and folders
+        // (`--out /dev/stdout` run as root would otherwise turn /dev/stdout into a file).
+        if let Ok(meta) = std::fs::metadata(path)
+            && !meta.is_file()
+        {
+            return Err(DataError::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "exists and is not a regular file; give a file path",
+                ),
+            ));
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
         }
@@ -303,6 +316,14 @@ mod tests {
                 skip_bad_rows: skip,
             },
         )
+    }
+
+    #[test]
+    fn writing_over_something_that_is_not_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = CsvSink::interactions(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        assert!(dir.path().is_dir(), "the folder is still there");
     }
 
     #[test]

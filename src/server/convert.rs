@@ -1,12 +1,10 @@
 //! Engine results → protobuf replies, and feedback requests → engine events.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use super::proto;
 use super::validate::FieldError;
 use crate::config::LimitsConfig;
 use crate::data::EventKind;
-use crate::feedback::NewEvent;
+use crate::feedback::{NewEvent, now_ms};
 use crate::rank::Ranked;
 
 pub fn rank_response(request_id: String, ranked: Ranked, explain: bool) -> proto::RankResponse {
@@ -55,11 +53,9 @@ fn field_error(field: String, problem: impl Into<String>) -> FieldError {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+/// How far ahead of the server's clock an event's time may be. Client clocks drift, but an
+/// event dated later than this would also outlive `feedback.retention_days`.
+const MAX_FUTURE_MS: i64 = 24 * 3600 * 1000;
 
 /// Validates a feedback batch; every problem names `events[i].field`.
 pub fn feedback_events(
@@ -113,6 +109,12 @@ pub fn feedback_events(
             };
             if e.timestamp_ms < 0 {
                 return Err(field_error(field("timestamp_ms"), "is negative"));
+            }
+            if e.timestamp_ms > now_ms().saturating_add(MAX_FUTURE_MS) {
+                return Err(field_error(
+                    field("timestamp_ms"),
+                    "is more than a day ahead of the server's clock",
+                ));
             }
             Ok(NewEvent {
                 user_id: e.user_id,
@@ -186,5 +188,8 @@ mod tests {
         let mut negative = event("u", "i", proto::EventType::Click);
         negative.timestamp_ms = -5;
         assert_eq!(field_of(vec![negative]), "events[0].timestamp_ms");
+        let mut future = event("u", "i", proto::EventType::Click);
+        future.timestamp_ms = now_ms() + 2 * MAX_FUTURE_MS;
+        assert_eq!(field_of(vec![future]), "events[0].timestamp_ms");
     }
 }
