@@ -107,6 +107,10 @@ pub struct ServerConfig {
     pub drain_timeout_ms: u64,
     /// Serve gRPC reflection (grpcurl and other generic clients need it).
     pub reflection: bool,
+    /// After this long a connection gets GOAWAY and the client reconnects (0: never), so
+    /// clients that balance over DNS (a headless Service) also spread onto replicas added
+    /// since they connected. Calls in flight finish first.
+    pub max_connection_age_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -121,6 +125,7 @@ impl Default for ServerConfig {
             drain_delay_ms: 1_000,
             drain_timeout_ms: 10_000,
             reflection: true,
+            max_connection_age_ms: 300_000,
         }
     }
 }

@@ -49,6 +49,7 @@ mod validate;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -170,6 +171,7 @@ pub async fn serve(
     );
 
     let limits = config.limits.clone();
+    let max_connection_age = config.server.max_connection_age_ms;
     let drain_delay = config.server.drain_delay();
     let drain_timeout = config.server.drain_timeout();
     let state = Arc::new(State::new(
@@ -239,6 +241,9 @@ pub async fn serve(
         .concurrency_limit_per_connection(limits.max_concurrent_per_connection as usize)
         .load_shed(true)
         .timeout(limits.request_timeout());
+    if max_connection_age > 0 {
+        builder = builder.max_connection_age(Duration::from_millis(max_connection_age));
+    }
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;
     }
