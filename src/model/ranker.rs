@@ -21,6 +21,7 @@ use candle_nn::{Linear, Module, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ModelError, Result};
+use super::rows::{RankerRows, RowScalars};
 
 /// The ranker's inputs for one (user, candidate) pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,18 @@ pub struct RankerFeatures {
     pub recency: f32,
     /// Share of the user's recent items that share a category with the candidate, in [0, 1].
     pub category_affinity: f32,
+}
+
+impl RankerFeatures {
+    /// The scalar columns, in row order.
+    pub fn scalars(&self) -> RowScalars {
+        RowScalars {
+            retrieval_score: self.retrieval_score,
+            popularity: self.popularity,
+            recency: self.recency,
+            category_affinity: self.category_affinity,
+        }
+    }
 }
 
 /// Column groups of the ranker's input, the units of an explanation.
@@ -167,28 +180,27 @@ impl Ranker {
 
     /// Packs features into an `(n, input_dim)` tensor, checking vector widths.
     pub fn inputs(&self, features: &[RankerFeatures], device: &Device) -> Result<Tensor> {
-        let dim = self.config.dim;
-        let width = self.config.input_dim();
-        let mut rows = Vec::with_capacity(features.len() * width);
-        for (i, f) in features.iter().enumerate() {
-            if f.user.len() != dim || f.item.len() != dim {
-                return Err(ModelError::InvalidInput(format!(
-                    "ranker features #{i}: user/item vectors have {}/{} values, the model expects {dim}",
-                    f.user.len(),
-                    f.item.len()
-                )));
-            }
-            rows.extend_from_slice(&f.user);
-            rows.extend_from_slice(&f.item);
-            rows.extend(f.user.iter().zip(&f.item).map(|(u, v)| u * v));
-            rows.extend([
-                f.retrieval_score,
-                f.popularity,
-                f.recency,
-                f.category_affinity,
-            ]);
+        let mut rows = RankerRows::with_capacity(self.config.dim, features.len());
+        for f in features {
+            rows.push(&f.user, &f.item, f.scalars())?;
         }
-        Ok(Tensor::from_vec(rows, (features.len(), width), device)?)
+        self.rows_tensor(&rows, device)
+    }
+
+    /// Rows written by [`RankerRows`] as the `(n, input_dim)` input tensor.
+    pub fn rows_tensor(&self, rows: &RankerRows, device: &Device) -> Result<Tensor> {
+        if rows.dim() != self.config.dim {
+            return Err(ModelError::InvalidInput(format!(
+                "ranker rows were written for {}-d towers, the model uses {}",
+                rows.dim(),
+                self.config.dim
+            )));
+        }
+        Ok(Tensor::from_slice(
+            rows.as_slice(),
+            (rows.len(), rows.width()),
+            device,
+        )?)
     }
 
     /// Probabilities for packed inputs.

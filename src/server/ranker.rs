@@ -93,15 +93,11 @@ async fn rank(
     let (prep_engine, prep_query) = (engine.clone(), query.clone());
     let mut prepared = blocking(move || prep_engine.prepare(&prep_query, &history)).await?;
     let started = Instant::now();
-    let inputs = prepared
-        .features
-        .iter()
-        .map(|features| ScoreInput {
-            models: engine.models().clone(),
-            features: features.clone(),
-        })
-        .collect();
-    let scores = state.batcher.score(inputs).await?;
+    let input = ScoreInput {
+        models: engine.models().clone(),
+        rows: prepared.rows().clone(),
+    };
+    let scores = state.batcher.score(input).await?;
     prepared.record_stage("score", started.elapsed());
     blocking(move || engine.finish(&query, prepared, &scores)).await
 }
