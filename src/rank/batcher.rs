@@ -3,7 +3,7 @@
 //! An actor thread owns the scorer (and so the device); a cloneable [`BatcherHandle`] sends
 //! each request's candidates with a oneshot reply. The actor runs one pass when
 //! `max_batch_candidates` are queued or `max_wait` has passed since the oldest queued job,
-//! whichever comes first. The queue is bounded: when it is full, [`BatcherHandle::score`]
+//! whichever comes first (with the default wait of 0: at once, with what is queued). The queue is bounded: when it is full, [`BatcherHandle::score`]
 //! fails at once with [`BatchError::QueueFull`] (the server answers `RESOURCE_EXHAUSTED`)
 //! rather than letting latency grow without bound.
 //!
@@ -47,11 +47,16 @@ pub struct BatcherConfig {
     pub queue_capacity: usize,
 }
 
+/// No wait by default: a pass takes the first job and whatever else is already queued, so an
+/// idle server scores at once and a busy one batches what queued during the previous pass.
+/// Measured on the 2-core load test (100k items, 500 candidates, concurrency 8): the former
+/// 2 ms wait added its full length at low load and never filled a pass on the CPU; a GPU
+/// deployment that wants fuller passes sets `max_wait_us`.
 impl Default for BatcherConfig {
     fn default() -> Self {
         BatcherConfig {
             max_batch_candidates: 4_096,
-            max_wait_us: 2_000,
+            max_wait_us: 0,
             queue_capacity: 256,
         }
     }

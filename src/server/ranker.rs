@@ -48,6 +48,11 @@ impl RankerService {
         let request_id = query.request_id.clone();
         let work = rank(self.state.clone(), engine, query);
         let ranked = match budget {
+            // Nothing left after the margin: answer now. A zero `tokio::time::timeout` only
+            // fires at the timer's next millisecond tick, and a small Rank can finish first.
+            Some(budget) if budget.is_zero() => {
+                return Err(RankError::DeadlineExceeded(budget).into());
+            }
             Some(budget) => tokio::time::timeout(budget, work)
                 .await
                 .map_err(|_| RankError::DeadlineExceeded(budget))??,
