@@ -6,6 +6,9 @@
 //! - A summary printed at the end: the median of each stage's own timing (`embed_user`,
 //!   `retrieve`, `features`, `score`, `select`) over 400 requests, and each stage's share of
 //!   their sum. This is the figure to compare before and after a change to one stage.
+//! - Then a check, not a speed: the largest difference between the folded one-user ranker
+//!   pass serving takes and the plain pass, over 50 requests' candidates, and how many of
+//!   those requests keep the same top-k.
 //!
 //! Histories are coherent like a real user's: the 10 nearest neighbours of a seeded random
 //! item (a random set of items would give a user vector between clusters, an unusual query).
@@ -136,6 +139,39 @@ fn summary(engine: &Engine, queries: &[RankQuery]) {
         println!("{stage:>12} {ms:>8.3} ms {:>6.1}%", 100.0 * ms / total);
     }
     println!("{:>12} {total:>8.3} ms", "sum");
+    folded_pass_agreement(engine, &queries[..50]);
+}
+
+/// How far the folded one-user pass that serving takes is from the plain forward pass (which
+/// the ablation explanations use), over every candidate of `queries`, and whether the
+/// top-k changes.
+fn folded_pass_agreement(engine: &Engine, queries: &[RankQuery]) {
+    let models = engine.models();
+    let (mut worst, mut same_top_k) = (0f32, 0);
+    for query in queries {
+        let prepared = engine.prepare(query, &[]).expect("prepare");
+        let folded = models.score_rows(prepared.rows()).expect("score");
+        let plain: Vec<f32> = models
+            .explain_rows(prepared.rows())
+            .expect("explain")
+            .iter()
+            .map(|e| e.probability)
+            .collect();
+        for (a, b) in folded.iter().zip(&plain) {
+            worst = worst.max((a - b).abs());
+        }
+        let top = |scores: &[f32]| {
+            let mut order: Vec<usize> = (0..scores.len()).collect();
+            order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+            order.truncate(K);
+            order
+        };
+        same_top_k += usize::from(top(&folded) == top(&plain));
+    }
+    println!(
+        "folded vs plain ranker pass over {} requests: max |Δp| {worst:.2e}, same top-{K} in {same_top_k}",
+        queries.len()
+    );
 }
 
 criterion_group!(benches, bench_rank);

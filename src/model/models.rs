@@ -341,13 +341,20 @@ impl Models {
         self.ranker.probabilities(&x0)
     }
 
-    /// Ranker probabilities of rows from [`Models::ranker_rows`], in one forward pass.
+    /// Ranker probabilities of rows from [`Models::ranker_rows`], in one forward pass; rows of
+    /// one user (one request) take the cheaper folded pass ([`Ranker::logits_one_user`]).
     pub fn score_rows(&self, rows: &RankerRows) -> Result<Vec<f32>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
         let x0 = self.ranker.rows_tensor(rows, self.device())?;
-        self.ranker.probabilities(&x0)
+        match rows.common_user() {
+            Some(user) => {
+                let user = Tensor::from_slice(user, user.len(), self.device())?;
+                self.ranker.probabilities_one_user(&x0, &user)
+            }
+            None => self.ranker.probabilities(&x0),
+        }
     }
 
     /// [`Models::explain`] for rows from [`Models::ranker_rows`].

@@ -117,6 +117,18 @@ impl RankerRows {
         Ok(())
     }
 
+    /// The user columns when every row holds the same ones (one request's rows), else `None`.
+    pub fn common_user(&self) -> Option<&[f32]> {
+        if self.is_empty() {
+            return None;
+        }
+        let user = &self.row(0)[..self.dim];
+        self.data
+            .chunks_exact(self.width())
+            .all(|row| &row[..self.dim] == user)
+            .then_some(user)
+    }
+
     /// The rows at `positions`, in that order.
     pub fn select(&self, positions: &[usize]) -> RankerRows {
         let mut out = RankerRows::with_capacity(self.dim, positions.len());
@@ -210,6 +222,8 @@ mod tests {
             [1.0, 2.0, 3.0, 4.0, 3.0, 8.0, 0.5, 0.25, 0.125, 1.0]
         );
         assert_eq!(rows.select(&[1, 0]).row(1), rows.row(0));
+        assert_eq!(rows.common_user(), None);
+        assert_eq!(rows.select(&[1, 1]).common_user(), Some(&[0.0, 1.0][..]));
     }
 
     #[test]

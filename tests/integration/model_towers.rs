@@ -141,9 +141,11 @@ fn ranker_rows_written_in_place_equal_per_candidate_features() {
         expected.push(&f.user, &f.item, f.scalars()).unwrap();
     }
     assert_eq!(rows, expected);
-    assert_eq!(
-        models.score_rows(&rows).unwrap(),
-        models.score(&features).unwrap()
+    // One user's rows take the folded pass: the same function, rounded differently.
+    assert_close(
+        &models.score_rows(&rows).unwrap(),
+        &models.score(&features).unwrap(),
+        "ranker score",
     );
 }
 
