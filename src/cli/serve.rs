@@ -47,6 +47,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "index dir {} (server.index_dir / --index-dir) does not exist or is not a directory",
         config.server.index_dir.display()
     );
+    // Before the runtime's threads exist (it sets an environment variable).
+    if rankd::model::configure_cpu_threads_for_serving() {
+        tracing::info!("CPU matmuls run on one thread per request (RAYON_NUM_THREADS=1)");
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.server.listen)

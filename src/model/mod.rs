@@ -16,6 +16,7 @@
 //! | `tiny.rs` | a tiny random BERT config and tokenizer for fast tests |
 //! | `towers.rs` | [`ItemTower`], [`UserTower`] and their [`TowerConfig`] |
 //! | `ranker.rs` | [`Ranker`]: DCN-v2 cross + deep MLP; ablation explanations |
+//! | `rows.rs` | [`RankerRows`]: the ranker's input matrix written in place; [`ItemTable`] |
 //! | `vocab.rs` | [`ItemVocab`]: ids, categories, brands → rows; price buckets; item text |
 //! | `stats.rs` | [`ItemStats`] (popularity, recency) and category affinity |
 //! | `init.rs` | [`SeededVars`]: seeded weight init, so training is deterministic |
@@ -47,19 +48,22 @@ mod error;
 mod init;
 mod models;
 mod ranker;
+mod rows;
 mod stats;
 mod tiny;
 mod towers;
 mod vocab;
 
 pub use device::{
-    DevicePreference, configure_cpu_threads, describe as describe_device, select_device,
+    DevicePreference, configure_cpu_threads, configure_cpu_threads_for_serving,
+    describe as describe_device, select_device,
 };
 pub use encoder::{MINILM_HINT, TextEncoder, minilm_dir};
 pub use error::{ModelError, Result};
 pub use init::SeededVars;
 pub use models::{FORMAT_VERSION, Models, ModelsConfig, TEXT_BATCH, UserContext, Weights, files};
 pub use ranker::{Explanation, FeatureGroup, Ranker, RankerConfig, RankerFeatures};
+pub use rows::{ItemTable, RankerRows, RowScalars};
 pub use stats::{ItemStats, RECENCY_WINDOW_SECS, category_affinity};
 pub use towers::{ItemTower, TowerConfig, UserTower};
 pub use vocab::{ItemInputs, ItemVocab, MAX_CATEGORIES, item_text, price_bucket};

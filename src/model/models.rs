@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::encoder::TextEncoder;
 use super::error::{ModelError, Result};
 use super::ranker::{Explanation, Ranker, RankerConfig, RankerFeatures};
+use super::rows::{ItemTable, RankerRows};
 use super::stats::{ItemStats, category_affinity};
 use super::towers::{ItemTower, TowerConfig, UserTower};
 use super::vocab::{ItemVocab, item_text};
@@ -284,41 +285,51 @@ impl Models {
         history: &[&Item],
         retrieval_score: f32,
     ) -> RankerFeatures {
-        self.ranker_features_many(user, history, [(item_vector, item, retrieval_score)])
-            .remove(0)
-    }
-
-    /// Ranker features for many candidates of one user, as [`Models::ranker_features`] gives
-    /// them one by one; the history's categories are looked up once, not per candidate.
-    pub fn ranker_features_many<'c>(
-        &self,
-        user: &[f32],
-        history: &[&Item],
-        candidates: impl IntoIterator<Item = (&'c [f32], &'c Item, f32)>,
-    ) -> Vec<RankerFeatures> {
         let history_cats: Vec<Vec<u32>> = history
             .iter()
             .take(self.config.towers.history_len)
             .map(|h| self.vocab.category_rows_of(h))
             .collect();
         let history_refs: Vec<&[u32]> = history_cats.iter().map(Vec::as_slice).collect();
-        candidates
-            .into_iter()
-            .map(|(item_vector, item, retrieval_score)| {
-                let row = self.vocab.item_row(&item.id);
-                RankerFeatures {
-                    user: user.to_vec(),
-                    item: item_vector.to_vec(),
-                    retrieval_score,
-                    popularity: self.stats.popularity(row),
-                    recency: self.stats.recency(row),
-                    category_affinity: category_affinity(
-                        &history_refs,
-                        &self.vocab.category_rows_of(item),
-                    ),
-                }
-            })
-            .collect()
+        let row = self.vocab.item_row(&item.id);
+        RankerFeatures {
+            user: user.to_vec(),
+            item: item_vector.to_vec(),
+            retrieval_score,
+            popularity: self.stats.popularity(row),
+            recency: self.stats.recency(row),
+            category_affinity: category_affinity(&history_refs, &self.vocab.category_rows_of(item)),
+        }
+    }
+
+    /// What the ranker reads about each of `items` besides its vector, by position: build
+    /// once per catalogue, then [`Models::ranker_rows`] reads it per request.
+    pub fn item_table(&self, items: &[Item]) -> ItemTable {
+        ItemTable::new(items, &self.vocab, &self.stats)
+    }
+
+    /// The ranker's input rows for many candidates of one user, written in place; the same
+    /// values [`Models::ranker_features`] gives one by one. `history` holds the positions in
+    /// `table` of the user's recent items, most recent first; each candidate is its item
+    /// vector, its position in `table` and its retrieval score.
+    pub fn ranker_rows<'c>(
+        &self,
+        table: &ItemTable,
+        user: &[f32],
+        history: &[u32],
+        candidates: impl ExactSizeIterator<Item = (&'c [f32], u32, f32)>,
+    ) -> Result<RankerRows> {
+        let history_cats: Vec<&[u32]> = history
+            .iter()
+            .take(self.config.towers.history_len)
+            .map(|&h| table.categories(h as usize))
+            .collect();
+        let mut rows = RankerRows::with_capacity(self.dim(), candidates.len());
+        for (vector, position, retrieval_score) in candidates {
+            let scalars = table.scalars(position as usize, &history_cats, retrieval_score);
+            rows.push(user, vector, scalars)?;
+        }
+        Ok(rows)
     }
 
     /// Ranker probabilities, one per feature row (one forward pass for the whole slice).
@@ -328,6 +339,31 @@ impl Models {
         }
         let x0 = self.ranker.inputs(features, self.device())?;
         self.ranker.probabilities(&x0)
+    }
+
+    /// Ranker probabilities of rows from [`Models::ranker_rows`], in one forward pass; rows of
+    /// one user (one request) take the cheaper folded pass ([`Ranker::logits_one_user`]).
+    pub fn score_rows(&self, rows: &RankerRows) -> Result<Vec<f32>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let x0 = self.ranker.rows_tensor(rows, self.device())?;
+        match rows.common_user() {
+            Some(user) => {
+                let user = Tensor::from_slice(user, user.len(), self.device())?;
+                self.ranker.probabilities_one_user(&x0, &user)
+            }
+            None => self.ranker.probabilities(&x0),
+        }
+    }
+
+    /// [`Models::explain`] for rows from [`Models::ranker_rows`].
+    pub fn explain_rows(&self, rows: &RankerRows) -> Result<Vec<Explanation>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let x0 = self.ranker.rows_tensor(rows, self.device())?;
+        self.ranker.explain(&x0)
     }
 
     /// Per-feature-group contributions (ablation against training means; see `ranker.rs`).

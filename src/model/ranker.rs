@@ -21,6 +21,7 @@ use candle_nn::{Linear, Module, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ModelError, Result};
+use super::rows::{RankerRows, RowScalars};
 
 /// The ranker's inputs for one (user, candidate) pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,18 @@ pub struct RankerFeatures {
     pub recency: f32,
     /// Share of the user's recent items that share a category with the candidate, in [0, 1].
     pub category_affinity: f32,
+}
+
+impl RankerFeatures {
+    /// The scalar columns, in row order.
+    pub fn scalars(&self) -> RowScalars {
+        RowScalars {
+            retrieval_score: self.retrieval_score,
+            popularity: self.popularity,
+            recency: self.recency,
+            category_affinity: self.category_affinity,
+        }
+    }
 }
 
 /// Column groups of the ranker's input, the units of an explanation.
@@ -167,34 +180,75 @@ impl Ranker {
 
     /// Packs features into an `(n, input_dim)` tensor, checking vector widths.
     pub fn inputs(&self, features: &[RankerFeatures], device: &Device) -> Result<Tensor> {
-        let dim = self.config.dim;
-        let width = self.config.input_dim();
-        let mut rows = Vec::with_capacity(features.len() * width);
-        for (i, f) in features.iter().enumerate() {
-            if f.user.len() != dim || f.item.len() != dim {
-                return Err(ModelError::InvalidInput(format!(
-                    "ranker features #{i}: user/item vectors have {}/{} values, the model expects {dim}",
-                    f.user.len(),
-                    f.item.len()
-                )));
-            }
-            rows.extend_from_slice(&f.user);
-            rows.extend_from_slice(&f.item);
-            rows.extend(f.user.iter().zip(&f.item).map(|(u, v)| u * v));
-            rows.extend([
-                f.retrieval_score,
-                f.popularity,
-                f.recency,
-                f.category_affinity,
-            ]);
+        let mut rows = RankerRows::with_capacity(self.config.dim, features.len());
+        for f in features {
+            rows.push(&f.user, &f.item, f.scalars())?;
         }
-        Ok(Tensor::from_vec(rows, (features.len(), width), device)?)
+        self.rows_tensor(&rows, device)
+    }
+
+    /// Rows written by [`RankerRows`] as the `(n, input_dim)` input tensor.
+    pub fn rows_tensor(&self, rows: &RankerRows, device: &Device) -> Result<Tensor> {
+        if rows.dim() != self.config.dim {
+            return Err(ModelError::InvalidInput(format!(
+                "ranker rows were written for {}-d towers, the model uses {}",
+                rows.dim(),
+                self.config.dim
+            )));
+        }
+        Ok(Tensor::from_slice(
+            rows.as_slice(),
+            (rows.len(), rows.width()),
+            device,
+        )?)
+    }
+
+    /// [`Ranker::logits`] for rows that all hold the same user vector `user` (one request's
+    /// candidates), with fewer multiply-adds: the same function, rounded differently.
+    ///
+    /// The first cross layer and the first deep layer read `x0 = [u | m | u⊙m | s]`, and with
+    /// `u` fixed `W x0 + b = [W_m + W_p diag(u) | W_s] [m | s] + (W_u u + b)`: the user's
+    /// columns fold into a per-request weight, and those two layers multiply 68 columns per
+    /// row instead of 196 (at 64-d towers, 37 % of the forward pass's multiply-adds).
+    /// Rejected: caching the folded weights per user (requests rarely repeat a user vector)
+    /// and folding the later layers (their inputs mix `u` into every column).
+    pub fn logits_one_user(&self, x0: &Tensor, user: &Tensor) -> Result<Tensor> {
+        let dim = self.config.dim;
+        let z = Tensor::cat(&[x0.narrow(1, dim, dim)?, x0.narrow(1, 3 * dim, 4)?], 1)?;
+        let first = |layer: &Linear| -> Result<Tensor> {
+            let (w, b) = fold_user(layer, dim, user)?;
+            Ok(z.matmul(&w.t()?)?.broadcast_add(&b)?)
+        };
+        let mut x = x0.clone();
+        for (l, layer) in self.cross.iter().enumerate() {
+            let y = if l == 0 {
+                first(layer)?
+            } else {
+                layer.forward(&x)?
+            };
+            x = (x0.mul(&y)? + &x)?;
+        }
+        let mut d = x0.clone();
+        for (l, layer) in self.deep.iter().enumerate() {
+            d = if l == 0 {
+                first(layer)?
+            } else {
+                layer.forward(&d)?
+            }
+            .relu()?;
+        }
+        Ok(self.head.forward(&Tensor::cat(&[x, d], 1)?)?.squeeze(1)?)
     }
 
     /// Probabilities for packed inputs.
     pub fn probabilities(&self, x0: &Tensor) -> Result<Vec<f32>> {
-        let p = candle_nn::ops::sigmoid(&self.logits(x0)?)?;
-        Ok(p.to_dtype(DType::F32)?.to_vec1()?)
+        probabilities(&self.logits(x0)?)
+    }
+
+    /// Probabilities for rows that share the user vector `user` (see
+    /// [`Ranker::logits_one_user`]).
+    pub fn probabilities_one_user(&self, x0: &Tensor, user: &Tensor) -> Result<Vec<f32>> {
+        probabilities(&self.logits_one_user(x0, user)?)
     }
 
     /// Per-group contributions by ablation against the training means (see the module doc).
@@ -232,6 +286,33 @@ impl Ranker {
     }
 }
 
+fn probabilities(logits: &Tensor) -> Result<Vec<f32>> {
+    let p = candle_nn::ops::sigmoid(logits)?;
+    Ok(p.to_dtype(DType::F32)?.to_vec1()?)
+}
+
+/// `(W', b')` with `W' = [W_m + W_p diag(u) | W_s]` (`(out, dim + 4)`) and `b' = W_u u + b`
+/// for a layer over `[u | m | u⊙m | s]` rows (see [`Ranker::logits_one_user`]). Recomputed
+/// per call from the layer's weights, so a ranker whose weights are training variables never
+/// reads a stale copy.
+fn fold_user(layer: &Linear, dim: usize, user: &Tensor) -> Result<(Tensor, Tensor)> {
+    let w = layer.weight();
+    let product = w
+        .narrow(1, 2 * dim, dim)?
+        .broadcast_mul(&user.unsqueeze(0)?)?;
+    let item = (w.narrow(1, dim, dim)? + product)?;
+    let folded = Tensor::cat(&[item, w.narrow(1, 3 * dim, 4)?], 1)?;
+    let mut bias = w
+        .narrow(1, 0, dim)?
+        .contiguous()?
+        .matmul(&user.unsqueeze(1)?)?
+        .squeeze(1)?;
+    if let Some(b) = layer.bias() {
+        bias = (bias + b)?;
+    }
+    Ok((folded, bias))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +348,35 @@ mod tests {
             vec![1.0, 2.0, 3.0, 4.0, 3.0, 8.0, 0.5, 0.25, 0.125, 1.0]
         );
         assert_eq!(ranker.logits(&x).unwrap().dims(), &[1]);
+    }
+
+    #[test]
+    fn folding_the_user_into_the_first_layers_keeps_the_logits() {
+        let device = Device::Cpu;
+        let dim = 8;
+        let vars = SeededVars::new(3, &device);
+        let ranker = Ranker::new(&RankerConfig::new(dim), vars.builder()).unwrap();
+        let user: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.7).sin()).collect();
+        let mut rows = RankerRows::with_capacity(dim, 33);
+        for r in 0..33 {
+            let item: Vec<f32> = (0..dim)
+                .map(|i| ((r * dim + i) as f32 * 0.3).cos())
+                .collect();
+            let scalars = RowScalars {
+                retrieval_score: 0.1 * r as f32,
+                popularity: 0.5,
+                recency: 0.01 * r as f32,
+                category_affinity: 0.25,
+            };
+            rows.push(&user, &item, scalars).unwrap();
+        }
+        let x0 = ranker.rows_tensor(&rows, &device).unwrap();
+        let u = Tensor::from_slice(&user, dim, &device).unwrap();
+        let plain: Vec<f32> = ranker.logits(&x0).unwrap().to_vec1().unwrap();
+        let folded: Vec<f32> = ranker.logits_one_user(&x0, &u).unwrap().to_vec1().unwrap();
+        for (a, b) in plain.iter().zip(&folded) {
+            assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} vs {b}");
+        }
     }
 
     #[test]

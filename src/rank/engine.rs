@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::RankError;
 use crate::data::{Item, ReadOptions, read_items};
-use crate::model::Models;
+use crate::model::{ItemTable, Models};
 
 /// Folder of a version holding the models it was built with.
 pub const MODELS_DIR: &str = "models";
@@ -29,6 +29,8 @@ pub struct Engine {
     pub(super) models: Arc<Models>,
     /// Catalogue rows by index slot.
     pub(super) items: Vec<Item>,
+    /// What the ranker reads about each item besides its vector, by index slot.
+    pub(super) item_table: ItemTable,
     /// Category name → the id the index filters on.
     pub(super) category_ids: HashMap<String, u32>,
     /// Slots by descending popularity: candidates for users with no signal at all.
@@ -87,6 +89,7 @@ impl Engine {
                 .total_cmp(&popularity[a as usize])
                 .then(a.cmp(&b))
         });
+        let item_table = models.item_table(&items);
         let model_version = hash_folder(&models_dir)?;
         let (name, version) = name_and_version(dir);
         Ok(Engine {
@@ -95,6 +98,7 @@ impl Engine {
             index,
             models: Arc::new(models),
             items,
+            item_table,
             category_ids,
             popular,
             model_version,

@@ -2,7 +2,7 @@
 //! here: the server layer converts protobuf messages into these types and back.
 //!
 //! ```text
-//!  RankQuery ─► Engine::prepare ─► Prepared{features} ─► batcher (ModelScorer) ─► scores
+//!  RankQuery ─► Engine::prepare ─► Prepared{rows} ─► batcher (ModelScorer) ─► scores
 //!                 (engine.rs: index + models + catalogue of one version)          │
 //!  Ranked ◄──────────────────────── Engine::finish ◄──────────────────────────────┘
 //! ```
@@ -26,7 +26,7 @@ mod query;
 mod scoring;
 
 pub use batcher::{
-    BatchError, BatchScorer, BatcherConfig, BatcherHandle, BatcherStats, PassObserver,
+    BatchError, BatchInput, BatchScorer, BatcherConfig, BatcherHandle, BatcherStats, PassObserver,
 };
 pub use build::{BuildIndexJob, BuildSummary, build_index};
 pub use engine::{Engine, ITEMS_FILE, MODELS_DIR};

@@ -11,22 +11,23 @@
 //! dynamic batcher while `rankd recommend` scores in process, with the same code either side.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rankd_index::{Filter, Metric};
 
 use super::{Engine, ItemFilter, RankError, RankQuery};
-use crate::data::Item;
-use crate::model::{RankerFeatures, UserContext};
+use crate::model::{RankerRows, UserContext};
 
 /// Beam width of the graph search: at least this, and at least the candidates asked for.
 const MIN_EF: usize = 64;
 
-/// Candidates with their features, waiting for scores.
+/// Candidates with their ranker input rows, waiting for scores.
 #[derive(Debug)]
 pub struct Prepared {
     candidates: Vec<Candidate>,
-    pub features: Vec<RankerFeatures>,
+    /// Shared with the batcher's job, so scoring through it copies no rows.
+    rows: Arc<RankerRows>,
     timings: Vec<(&'static str, Duration)>,
     unknown_recent_items: usize,
 }
@@ -104,23 +105,18 @@ impl Engine {
                 self.search_candidates(&user, &filter, query.num_candidates)
             }
         })?;
-        let features = timed(&mut timings, "features", || {
-            let history_items: Vec<&Item> =
-                history.iter().map(|&s| &self.items[s as usize]).collect();
-            let rows = candidates
+        let rows = timed(&mut timings, "features", || {
+            let inputs = candidates
                 .iter()
-                .map(|c| {
-                    let vector = self.index.vector(c.slot)?;
-                    Ok((vector, &self.items[c.slot as usize], c.retrieval_score))
-                })
+                .map(|c| Ok((self.index.vector(c.slot)?, c.slot, c.retrieval_score)))
                 .collect::<Result<Vec<_>, RankError>>()?;
             Ok(self
                 .models
-                .ranker_features_many(&user, &history_items, rows))
+                .ranker_rows(&self.item_table, &user, &history, inputs.into_iter())?)
         })?;
         Ok(Prepared {
             candidates,
-            features,
+            rows: Arc::new(rows),
             timings,
             unknown_recent_items,
         })
@@ -249,7 +245,7 @@ impl Engine {
     ) -> Result<Ranked, RankError> {
         let Prepared {
             candidates,
-            features,
+            rows,
             mut timings,
             unknown_recent_items,
         } = prepared;
@@ -267,9 +263,7 @@ impl Engine {
         })?;
         let explanations = if query.explain {
             timed(&mut timings, "explain", || {
-                let chosen: Vec<RankerFeatures> =
-                    order.iter().map(|&i| features[i].clone()).collect();
-                Ok(self.models.explain(&chosen)?)
+                Ok(self.models.explain_rows(&rows.select(&order))?)
             })?
         } else {
             Vec::new()
@@ -316,7 +310,7 @@ impl Engine {
     ) -> Result<Ranked, RankError> {
         let mut prepared = self.prepare(query, server_history)?;
         let started = Instant::now();
-        let scores = self.models.score(&prepared.features)?;
+        let scores = self.models.score_rows(&prepared.rows)?;
         prepared.timings.push(("score", started.elapsed()));
         self.finish(query, prepared, &scores)
     }
@@ -330,6 +324,11 @@ fn group_name(group: crate::model::FeatureGroup) -> String {
 }
 
 impl Prepared {
+    /// The candidates' ranker input rows, in candidate order.
+    pub fn rows(&self) -> &Arc<RankerRows> {
+        &self.rows
+    }
+
     /// Records the scoring stage's duration (the batcher's wait and pass).
     pub fn record_stage(&mut self, stage: &'static str, elapsed: Duration) {
         self.timings.push((stage, elapsed));

@@ -47,6 +47,11 @@ impl RankerService {
         let explain = query.explain;
         let request_id = query.request_id.clone();
         let work = rank(self.state.clone(), engine, query);
+        // Nothing left after the margin: answer now. A zero `tokio::time::timeout` only fires
+        // at the timer's next millisecond tick, and a small Rank can finish first.
+        if budget.is_zero() {
+            return Err(RankError::DeadlineExceeded(budget).into());
+        }
         let ranked = tokio::time::timeout(budget, work)
             .await
             .map_err(|_| RankError::DeadlineExceeded(budget))??;
@@ -90,15 +95,11 @@ async fn rank(
     let (prep_engine, prep_query) = (engine.clone(), query.clone());
     let mut prepared = blocking(move || prep_engine.prepare(&prep_query, &history)).await?;
     let started = Instant::now();
-    let inputs = prepared
-        .features
-        .iter()
-        .map(|features| ScoreInput {
-            models: engine.models().clone(),
-            features: features.clone(),
-        })
-        .collect();
-    let scores = state.batcher.score(inputs).await?;
+    let input = ScoreInput {
+        models: engine.models().clone(),
+        rows: prepared.rows().clone(),
+    };
+    let scores = state.batcher.score(input).await?;
     prepared.record_stage("score", started.elapsed());
     blocking(move || engine.finish(&query, prepared, &scores)).await
 }

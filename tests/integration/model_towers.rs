@@ -3,7 +3,9 @@
 
 use candle_core::Device;
 use rankd::data::Item;
-use rankd::model::{FeatureGroup, ModelError, Models, RankerFeatures, TextEncoder, UserContext};
+use rankd::model::{
+    FeatureGroup, ModelError, Models, RankerFeatures, RankerRows, TextEncoder, UserContext,
+};
 use rankd::train::train;
 
 use super::model_support::{devices, quick_config, synthetic_shop};
@@ -103,6 +105,48 @@ fn batched_outputs_equal_one_at_a_time_outputs() {
             assert!((0.0..=1.0).contains(&scores[i]));
         }
     }
+}
+
+/// Serving writes the ranker's input rows in place from a per-catalogue table; training and
+/// evaluation build `RankerFeatures` one by one. Both must give the model the same numbers.
+#[test]
+fn ranker_rows_written_in_place_equal_per_candidate_features() {
+    let (models, items) = trained(&Device::Cpu);
+    let vectors = models.embed_items(&items).unwrap();
+    let user = &models.embed_users(&users(&vectors)[2..3]).unwrap()[0];
+    let table = models.item_table(&items);
+    let history: Vec<u32> = vec![4, 9, 1];
+    let candidates: Vec<u32> = (0..items.len() as u32).step_by(3).collect();
+    let score = |c: u32| 0.01 * c as f32;
+    let rows = models
+        .ranker_rows(
+            &table,
+            user,
+            &history,
+            candidates
+                .iter()
+                .map(|&c| (vectors[c as usize].as_slice(), c, score(c))),
+        )
+        .unwrap();
+    let history_items: Vec<&Item> = history.iter().map(|&h| &items[h as usize]).collect();
+    let features: Vec<RankerFeatures> = candidates
+        .iter()
+        .map(|&c| {
+            let i = c as usize;
+            models.ranker_features(user, &vectors[i], &items[i], &history_items, score(c))
+        })
+        .collect();
+    let mut expected = RankerRows::with_capacity(models.dim(), features.len());
+    for f in &features {
+        expected.push(&f.user, &f.item, f.scalars()).unwrap();
+    }
+    assert_eq!(rows, expected);
+    // One user's rows take the folded pass: the same function, rounded differently.
+    assert_close(
+        &models.score_rows(&rows).unwrap(),
+        &models.score(&features).unwrap(),
+        "ranker score",
+    );
 }
 
 #[test]
