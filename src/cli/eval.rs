@@ -34,6 +34,10 @@ pub struct Args {
     /// Share of interactions, the latest, held out as the test period.
     #[arg(long, default_value_t = 0.2)]
     test_fraction: f64,
+    /// Share of a user's own events (by time) used as their history when they are first seen
+    /// in the test period; the rest are their targets. 0 leaves such users out, as cold.
+    #[arg(long, default_value_t = 0.5)]
+    new_user_history: f64,
     /// Seed of every random choice (model init, shuffling).
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -153,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             |n| n.to_string_lossy().into_owned(),
         )
     });
-    let prepared = Prepared::new(data, args.test_fraction)?;
+    let prepared = Prepared::new(data, args.test_fraction, args.new_user_history)?;
     let (mut methods, itemknn) = run_baselines(&prepared)?;
     let mut ranker = None;
     let mut notes = Vec::new();
