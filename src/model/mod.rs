@@ -18,6 +18,7 @@
 //! | `ranker.rs` | [`Ranker`]: DCN-v2 cross + deep MLP; ablation explanations |
 //! | `vocab.rs` | [`ItemVocab`]: ids, categories, brands → rows; price buckets; item text |
 //! | `stats.rs` | [`ItemStats`] (popularity, recency) and category affinity |
+//! | `candidates.rs` | popular items mixed into the retrieved candidates |
 //! | `init.rs` | [`SeededVars`]: seeded weight init, so training is deterministic |
 //! | `device.rs` | run-time device choice (`--device auto|cpu|cuda`), logged |
 //! | `error.rs` | [`ModelError`] |
@@ -41,6 +42,7 @@
 //! # let _ = (probability, why); Ok(()) }
 //! ```
 
+mod candidates;
 mod device;
 mod encoder;
 mod error;
@@ -52,6 +54,7 @@ mod tiny;
 mod towers;
 mod vocab;
 
+pub use candidates::{POPULAR_CANDIDATES, popular_extras, popularity_ranking};
 pub use device::{
     DevicePreference, configure_cpu_threads, describe as describe_device, select_device,
 };
