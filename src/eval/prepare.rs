@@ -119,8 +119,7 @@ mod tests {
                 .iter()
                 .all(|e| e.timestamp < prepared.validation.time)
         );
-        // New validation users' histories run past T_v, but never reach T.
-        assert!(prepared.validation.new_users > 0);
+        // A new validation user's history may run past T_v, but never reaches T.
         for user in &prepared.validation.test_users {
             assert!(user.history.iter().all(|h| h.timestamp < t));
         }
