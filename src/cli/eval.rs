@@ -34,6 +34,10 @@ pub struct Args {
     /// Share of interactions, the latest, held out as the test period.
     #[arg(long, default_value_t = 0.2)]
     test_fraction: f64,
+    /// Share of a user's own events (by time) used as their history when they are first seen
+    /// in the test period; the rest are their targets. 0 leaves such users out, as cold.
+    #[arg(long, default_value_t = 0.5)]
+    new_user_history: f64,
     /// Seed of every random choice (model init, shuffling).
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -56,6 +60,10 @@ pub struct Args {
     /// Ranker training epochs (default: `rankd train`'s).
     #[arg(long)]
     ranker_epochs: Option<usize>,
+    /// Popular unseen items mixed into (e)'s candidates and ranker training's negatives
+    /// (default: `rankd train`'s).
+    #[arg(long)]
+    popular_candidates: Option<usize>,
     /// HNSW search beam width for (d) and (e).
     #[arg(long, default_value_t = 400)]
     ef: usize,
@@ -72,7 +80,11 @@ fn run_models(
 ) -> anyhow::Result<(Vec<MethodResult>, RankerQuality, Vec<String>)> {
     let device = select_device(args.device)?;
     let encoder = super::train::encoder_for(args.encoder.as_deref(), args.seed, &device)?;
-    let config = super::train::train_config(args.seed, args.quiet, args.epochs, args.ranker_epochs);
+    let mut config =
+        super::train::train_config(args.seed, args.quiet, args.epochs, args.ranker_epochs);
+    if let Some(n) = args.popular_candidates {
+        config.ranker.popular_candidates = n;
+    }
     let train_events = prepared.train_interactions();
     let trained = train(&prepared.catalog.items, &train_events, encoder, &config)?;
     let models_dir = args.out.join("models");
@@ -84,7 +96,7 @@ fn run_models(
         index,
         ef: args.ef,
     };
-    let pipeline = Pipeline { retrieval: &ann };
+    let pipeline = Pipeline::new(&ann, config.ranker.popular_candidates);
     let exact = ExactRetrieval(&tower);
     let methods: [&dyn Recommender; 3] = [&exact, &ann, &pipeline];
     let results = run_methods(prepared, &methods)?;
@@ -103,11 +115,13 @@ fn run_models(
         ),
         format!(
             "(d) and (e) search the published, memory-mapped HNSW index (m {}, ef_construction \
-             {}, ef {}); (e) re-ranks the top {} ANN candidates",
+             {}, ef {}); (e) re-ranks the top {} ANN candidates plus those of the {} most \
+             popular unseen items (by the models' training-period counts) not among them",
             BuildParams::default().m,
             BuildParams::default().ef_construction,
             args.ef,
-            rankd::eval::CANDIDATES
+            rankd::eval::CANDIDATES,
+            config.ranker.popular_candidates
         ),
     ];
     Ok((results, ranker, notes))
@@ -153,7 +167,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             |n| n.to_string_lossy().into_owned(),
         )
     });
-    let prepared = Prepared::new(data, args.test_fraction)?;
+    let prepared = Prepared::new(data, args.test_fraction, args.new_user_history)?;
     let (mut methods, itemknn) = run_baselines(&prepared)?;
     let mut ranker = None;
     let mut notes = Vec::new();

@@ -1,11 +1,11 @@
 //! The trained models as [`Recommender`]s: (c) two-tower retrieval by exact dot product over
 //! the whole catalogue, (d) the same through the HNSW index (`rankd-index`, built and opened
 //! memory-mapped exactly as `build-index` and the server do), (e) ANN retrieval of
-//! [`CANDIDATES`] items re-scored by the cross-feature ranker; plus the ranker's AUC and
-//! log loss on held-out pairs.
+//! [`CANDIDATES`] items plus popular unseen items re-scored by the cross-feature ranker; plus
+//! the ranker's AUC and log loss on held-out pairs.
 //!
-//! The user tower sees a test user as at serving time: their training-period items, most
-//! recent first, no query. Item vectors are L2-normalised by the item tower, so cosine
+//! The user tower sees a test user as at serving time: their history items, most recent
+//! first, no query. Item vectors are L2-normalised by the item tower, so cosine
 //! distance in the index ranks exactly as the dot product of (c).
 
 use std::path::Path;
@@ -13,7 +13,7 @@ use std::path::Path;
 use rankd_index::{BuildParams, Filter, IndexBuilder, MappedIndex, Metric, PublishOptions};
 
 use crate::data::Item;
-use crate::model::{Models, UserContext};
+use crate::model::{Models, UserContext, popular_extras, popularity_ranking};
 
 use super::EvalError;
 use super::metrics::{auc, logloss};
@@ -183,13 +183,53 @@ impl Recommender for AnnRetrieval<'_> {
     }
 }
 
-/// (e) ANN retrieval of [`CANDIDATES`] items, re-ranked by the ranker's probability.
+/// (e) ANN retrieval of [`CANDIDATES`] items plus popular unseen items (as ranker training
+/// mined them, [`crate::model::popular_extras`]), re-ranked by the ranker's probability.
 #[derive(Debug)]
 pub struct Pipeline<'a> {
     pub retrieval: &'a AnnRetrieval<'a>,
+    /// Catalogue rows by the models' training-period interaction counts, most first.
+    popular: Vec<ItemIdx>,
+    popular_candidates: usize,
 }
 
-impl Pipeline<'_> {
+impl<'a> Pipeline<'a> {
+    /// Mixes the first `popular_candidates` unseen items by the models' own popularity (the
+    /// statistics saved with them, as serving has) into the retrieved candidates.
+    pub fn new(retrieval: &'a AnnRetrieval<'a>, popular_candidates: usize) -> Self {
+        let models = retrieval.tower.models;
+        let counts: Vec<u32> = retrieval
+            .tower
+            .catalog
+            .items
+            .iter()
+            .map(|item| {
+                let row = models.vocab().item_row(&item.id) as usize;
+                models.stats().counts.get(row).copied().unwrap_or(0)
+            })
+            .collect();
+        Self {
+            retrieval,
+            popular: popularity_ranking(&counts, false),
+            popular_candidates,
+        }
+    }
+
+    /// The candidates the ranker orders: the ANN top `n`, then the popular extras.
+    fn candidates(
+        &self,
+        user_vector: &[f32],
+        exclude: &[ItemIdx],
+        n: usize,
+    ) -> Result<Vec<ItemIdx>, EvalError> {
+        let mut candidates = self.retrieval.search(user_vector, exclude, n)?;
+        let extras = popular_extras(&candidates, &self.popular, self.popular_candidates, |i| {
+            exclude.binary_search(&i).is_ok()
+        });
+        candidates.extend(extras);
+        Ok(candidates)
+    }
+
     /// Ranker probabilities of `candidates` for one user (one forward pass).
     fn probabilities(
         &self,
@@ -233,9 +273,7 @@ impl Recommender for Pipeline<'_> {
         let vectors = self.retrieval.tower.users(users)?;
         let mut lists = Vec::with_capacity(users.len());
         for (user, vector) in users.iter().zip(&vectors) {
-            let candidates = self
-                .retrieval
-                .search(vector, user.exclude, CANDIDATES.max(k))?;
+            let candidates = self.candidates(vector, user.exclude, CANDIDATES.max(k))?;
             let probs = self.probabilities(user, vector, &candidates)?;
             let mut order: Vec<usize> = (0..candidates.len()).collect();
             // Stable on ties: the retrieval order decides between equal probabilities.
@@ -247,8 +285,8 @@ impl Recommender for Pipeline<'_> {
 }
 
 /// AUC and log loss of the ranker on held-out pairs, drawn as the ranker meets them when
-/// serving: each test user's [`CANDIDATES`] ANN-retrieved items, labelled positive when they
-/// are among the user's test targets.
+/// serving: each test user's [`CANDIDATES`] ANN-retrieved items and the popular extras,
+/// labelled positive when they are among the user's test targets.
 ///
 /// Rejected: all targets as positives against the top retrieved non-targets as negatives.
 /// That rewards a ranker for scoring retrieval's favourites low (the negatives are, by
@@ -265,9 +303,7 @@ pub fn ranker_quality(
         let queries: Vec<UserQuery<'_>> = chunk.iter().map(|u| UserQuery::of(u, now)).collect();
         let vectors = tower.users(&queries)?;
         for ((user, query), vector) in chunk.iter().zip(&queries).zip(&vectors) {
-            let candidates = pipeline
-                .retrieval
-                .search(vector, &user.exclude, CANDIDATES)?;
+            let candidates = pipeline.candidates(vector, &user.exclude, CANDIDATES)?;
             probabilities.extend(pipeline.probabilities(query, vector, &candidates)?);
             retrieval.extend(candidates.iter().map(|&c| tower.dot(vector, c)));
             labels.extend(
@@ -285,8 +321,9 @@ pub fn ranker_quality(
         pairs: labels.len(),
         positives: labels.iter().filter(|&&l| l).count(),
         pairs_from: format!(
-            "each test user's top {CANDIDATES} ANN-retrieved items (training items excluded), \
-             positive when a test target"
+            "each test user's top {CANDIDATES} ANN-retrieved items and up to {} popular unseen \
+             items (history items excluded), positive when a test target",
+            pipeline.popular_candidates
         ),
     })
 }

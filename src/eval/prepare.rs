@@ -18,18 +18,32 @@ pub struct Prepared {
     /// tuning sees. Nothing at or after `T` is in it.
     pub validation: Split,
     pub test_fraction: f64,
+    /// Share of a new user's events (first seen at or after the cut) used as their history.
+    pub new_user_history: f64,
     interactions: Vec<Interaction>,
     skipped_rows: usize,
 }
 
 impl Prepared {
-    pub fn new(data: Dataset, test_fraction: f64) -> Result<Self, EvalError> {
+    /// Splits `data` at the `1 − test_fraction` quantile of time; `new_user_history` is the
+    /// share of a user's own events that serve as history when they are first seen after the
+    /// cut (0: such users are cold and not evaluated). Validation uses the same rules.
+    pub fn new(
+        data: Dataset,
+        test_fraction: f64,
+        new_user_history: f64,
+    ) -> Result<Self, EvalError> {
+        if !(0.0..1.0).contains(&new_user_history) {
+            return Err(EvalError::Split(format!(
+                "new-user history share {new_user_history} must be in [0, 1)"
+            )));
+        }
         let catalog = Catalog::new(data.items);
         let log = EventLog::new(&catalog, &data.interactions);
         let time = quantile_time(&log.events, test_fraction)?;
-        let test = split_at(&log.events, time);
+        let test = split_at(&log.events, time, new_user_history);
         let validation_time = quantile_time(&test.train, test_fraction)?;
-        let validation = split_at(&test.train, validation_time);
+        let validation = split_at(&test.train, validation_time, new_user_history);
         if test.test_users.is_empty() {
             return Err(EvalError::Split(format!(
                 "no user has both history before {} and new items after it",
@@ -42,6 +56,7 @@ impl Prepared {
             test,
             validation,
             test_fraction,
+            new_user_history,
             interactions: data.interactions,
             skipped_rows: data.skipped,
         })
@@ -61,6 +76,7 @@ impl Prepared {
             time: self.test.time,
             time_utc: utc(self.test.time),
             test_fraction: self.test_fraction,
+            new_user_history: self.new_user_history,
             validation_time: self.validation.time,
             validation_time_utc: utc(self.validation.time),
         }
@@ -77,6 +93,7 @@ impl Prepared {
             test_interactions: self.test.test_events,
             test_users: self.test.test_users.len(),
             test_targets: self.test.test_users.iter().map(|u| u.targets.len()).sum(),
+            new_test_users: self.test.new_users,
             cold_test_users: self.test.cold_users,
             users_without_new_items: self.test.no_new_items,
             validation_users: self.validation.test_users.len(),
@@ -92,7 +109,7 @@ mod tests {
     #[test]
     fn validation_lies_entirely_before_the_test_cut() {
         let data = synthesize(&SynthConfig::new(300, 60, 3000, 5)).unwrap();
-        let prepared = Prepared::new(data, 0.2).unwrap();
+        let prepared = Prepared::new(data, 0.2, 0.5).unwrap();
         let t = prepared.test.time;
         assert!(prepared.validation.time <= t);
         assert!(
@@ -102,12 +119,9 @@ mod tests {
                 .iter()
                 .all(|e| e.timestamp < prepared.validation.time)
         );
+        // A new validation user's history may run past T_v, but never reaches T.
         for user in &prepared.validation.test_users {
-            assert!(
-                user.history
-                    .iter()
-                    .all(|h| h.timestamp < prepared.validation.time)
-            );
+            assert!(user.history.iter().all(|h| h.timestamp < t));
         }
         // Validation events (train and held-out alike) are all from before T.
         let validation_events = prepared.validation.train.len() + prepared.validation.test_events;

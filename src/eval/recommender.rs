@@ -11,9 +11,10 @@ use super::split::{HistoryEvent, ItemIdx, TestUser};
 /// What a method is told about one user at evaluation time.
 #[derive(Debug, Clone, Copy)]
 pub struct UserQuery<'a> {
-    /// Training-period events, oldest first.
+    /// Events before the user's cut (training period, or their own first events for a
+    /// user first seen after it), oldest first.
     pub history: &'a [HistoryEvent],
-    /// Sorted items that must not be returned (the user's training items).
+    /// Sorted items that must not be returned (the items of `history`).
     pub exclude: &'a [ItemIdx],
     /// The split time: "now" for recency features.
     pub now: i64,

@@ -18,6 +18,9 @@ pub struct SplitInfo {
     pub time_utc: String,
     /// Share of interactions (the latest) at or after `T`.
     pub test_fraction: f64,
+    /// Share of a user's own events used as history when first seen at or after the cut.
+    #[serde(default)]
+    pub new_user_history: f64,
     /// `T_v`, the validation cut inside the training period (ItemKNN tuning).
     pub validation_time: i64,
     pub validation_time_utc: String,
@@ -34,10 +37,13 @@ pub struct Counts {
     pub skipped_rows: usize,
     pub train_interactions: usize,
     pub test_interactions: usize,
-    /// Users evaluated: history before `T` and at least one new item after.
+    /// Users evaluated: a history and at least one new item after it.
     pub test_users: usize,
     pub test_targets: usize,
-    /// Users active after `T` with no history before it (not evaluated).
+    /// Of `test_users`, those first seen at or after `T` (history: their own first events).
+    #[serde(default)]
+    pub new_test_users: usize,
+    /// Users active after `T` with no history to evaluate from (not evaluated).
     pub cold_test_users: usize,
     /// Users active after `T` who only revisited training items (not evaluated).
     pub users_without_new_items: usize,
@@ -122,11 +128,21 @@ impl EvalReport {
             s.validation_time_utc,
             self.seed
         );
+        if s.new_user_history > 0.0 {
+            let _ = writeln!(
+                out,
+                "Users first seen at or after T are evaluated as serving meets them: the models \
+                 and baselines stay fitted on events before T only, the first {:.0}% of the \
+                 user's own events (by time) are their history, the rest their targets.\n",
+                s.new_user_history * 100.0
+            );
+        }
         let _ = writeln!(
             out,
             "Counts: {} items, {} users, {} interactions ({} with unknown items dropped, {} bad \
-             rows skipped); train {}, test {}; {} test users with {} target items ({} cold users \
-             and {} users with only repeat items not evaluated); {} validation users.\n",
+             rows skipped); train {}, test {}; {} test users ({} of them first seen after T) \
+             with {} target items ({} cold users and {} users with only repeat items not \
+             evaluated); {} validation users.\n",
             c.items,
             c.users,
             c.interactions,
@@ -135,6 +151,7 @@ impl EvalReport {
             c.train_interactions,
             c.test_interactions,
             c.test_users,
+            c.new_test_users,
             c.test_targets,
             c.cold_test_users,
             c.users_without_new_items,

@@ -67,9 +67,10 @@ pub fn build_report(prepared: &Prepared, outcome: RunOutcome) -> EvalReport {
         counts: prepared.counts(),
         seed: outcome.seed,
         protocol: format!(
-            "each method ranks the full catalogue ({} items) minus the user's training items and \
-             returns {} items; targets are the distinct items a user touched at or after T that \
-             are not in their training history; metrics are means over test users",
+            "each method ranks the full catalogue ({} items) minus the user's history items and \
+             returns {} items; targets are the distinct items a user touched at or after their \
+             cut (T, or later for a user first seen after T) that are not in their history; \
+             metrics are means over test users",
             prepared.catalog.len(),
             super::metrics::LIST_LEN
         ),
@@ -88,7 +89,7 @@ mod tests {
     #[test]
     fn itemknn_beats_popularity_on_taste_driven_synthetic_data() {
         let data = synthesize(&SynthConfig::new(400, 150, 12_000, 11)).unwrap();
-        let prepared = Prepared::new(data, 0.2).unwrap();
+        let prepared = Prepared::new(data, 0.2, 0.5).unwrap();
         let (results, tuning) = run_baselines(&prepared).unwrap();
         assert_eq!(results.len(), 2);
         assert_eq!(tuning.curve.len(), super::super::itemknn::K_GRID.len());

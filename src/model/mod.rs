@@ -19,6 +19,7 @@
 //! | `rows.rs` | [`RankerRows`]: the ranker's input matrix written in place; [`ItemTable`] |
 //! | `vocab.rs` | [`ItemVocab`]: ids, categories, brands → rows; price buckets; item text |
 //! | `stats.rs` | [`ItemStats`] (popularity, recency) and category affinity |
+//! | `candidates.rs` | popular items mixed into the retrieved candidates |
 //! | `init.rs` | [`SeededVars`]: seeded weight init, so training is deterministic |
 //! | `device.rs` | run-time device choice (`--device auto|cpu|cuda`), logged |
 //! | `error.rs` | [`ModelError`] |
@@ -42,6 +43,7 @@
 //! # let _ = (probability, why); Ok(()) }
 //! ```
 
+mod candidates;
 mod device;
 mod encoder;
 mod error;
@@ -54,6 +56,7 @@ mod tiny;
 mod towers;
 mod vocab;
 
+pub use candidates::{POPULAR_CANDIDATES, popular_extras, popularity_ranking};
 pub use device::{
     DevicePreference, configure_cpu_threads, configure_cpu_threads_for_serving,
     describe as describe_device, select_device,

@@ -1,9 +1,10 @@
 //! Ranker training: binary cross-entropy on observed next interactions (label 1) against hard
 //! negatives (label 0) drawn uniformly from the retrieval stage's top-k for the same user at
 //! the same moment — the candidates the ranker will actually have to order at serving time
-//! (so rerank about `retrieval_k` candidates when serving). Only positives inside that top-k
-//! are used. Random negatives were rejected: they are easy (unpopular, off-taste) and teach
-//! the ranker little beyond popularity.
+//! (so rerank about `retrieval_k` candidates when serving), plus the popular unseen items that
+//! serving mixes in ([`crate::model::popular_extras`]). Only positives inside that candidate
+//! set are used. Random negatives were rejected: they are easy (unpopular, off-taste) and
+//! teach the ranker little beyond popularity.
 
 use candle_core::{DType, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -15,7 +16,8 @@ use super::examples::{Example, Sequences};
 use super::progress::EpochProgress;
 use super::towers::EpochStats;
 use crate::model::{
-    ItemStats, Ranker, RankerFeatures, Result, TowerConfig, UserTower, category_affinity,
+    ItemStats, POPULAR_CANDIDATES, Ranker, RankerFeatures, Result, TowerConfig, UserTower,
+    category_affinity, popular_extras, popularity_ranking,
 };
 
 /// Hyper-parameters of ranker training.
@@ -29,6 +31,9 @@ pub struct RankerTrainConfig {
     pub negatives: usize,
     /// Negatives come from this many top retrieved items.
     pub retrieval_k: usize,
+    /// And from this many popular unseen items (the candidates serving mixes in).
+    #[serde(default = "popular_candidates")]
+    pub popular_candidates: usize,
     /// At most this many positives (sampled with the run's seed), to bound training time.
     pub max_positives: usize,
 }
@@ -42,9 +47,14 @@ impl Default for RankerTrainConfig {
             weight_decay: 1e-4,
             negatives: 8,
             retrieval_k: 200,
+            popular_candidates: POPULAR_CANDIDATES,
             max_positives: 50_000,
         }
     }
+}
+
+fn popular_candidates() -> usize {
+    POPULAR_CANDIDATES
 }
 
 /// What negative mining needs: trained towers' outputs and the item side facts.
@@ -84,6 +94,7 @@ pub fn mine(
     let h = ctx.towers.history_len;
     let recency = ctx.towers.recency_weights(h);
     let all: Vec<Vec<f32>> = ctx.item_vectors.to_vec2()?;
+    let popular = popularity_ranking(&ctx.stats.counts, true);
     let mut data = RankerData {
         features: Vec::with_capacity(examples.len() * (1 + config.negatives)),
         labels: Vec::with_capacity(examples.len() * (1 + config.negatives)),
@@ -117,29 +128,35 @@ pub fn mine(
             let target = ctx.sequences.target(example) as usize;
             let hist = &histories[i];
             // Top-k of the retrieval scores, leaving out the unknown row and seen items.
-            // Select k + |history| + 1 first (linear time), then drop the excluded ones.
-            let mut candidates: Vec<usize> = (1..rows).collect();
-            let wide = (config.retrieval_k + hist.len() + 1).min(candidates.len());
+            // Select k + |history| first (linear time), then drop the seen ones.
+            let seen = |r: u32| r == 0 || hist.contains(&r);
+            let mut candidates: Vec<u32> = (1..rows as u32).collect();
+            let wide = (config.retrieval_k + hist.len()).min(candidates.len());
             if wide == 0 {
                 continue;
             }
-            let by_score = |a: &usize, b: &usize| scores[i][*b].total_cmp(&scores[i][*a]);
+            let by_score =
+                |a: &u32, b: &u32| scores[i][*b as usize].total_cmp(&scores[i][*a as usize]);
             candidates.select_nth_unstable_by(wide - 1, by_score);
             candidates.truncate(wide);
-            candidates.retain(|&r| r != target && !hist.contains(&(r as u32)));
+            candidates.retain(|&r| !seen(r));
             candidates.sort_unstable_by(by_score);
             candidates.truncate(config.retrieval_k);
-            // A positive the retriever would not hand to the ranker is left out: kept, it
-            // teaches "a low retrieval score means a hit", the opposite of the truth inside
-            // the candidate list the ranker actually reorders (measured on ML-100k: NDCG@10
-            // fell from 0.34 to 0.03 after reranking when these were kept).
-            let kth = candidates
-                .last()
-                .map_or(f32::NEG_INFINITY, |&r| scores[i][r]);
-            if candidates.len() == config.retrieval_k && scores[i][target] < kth {
+            let extras = popular_extras(&candidates, &popular, config.popular_candidates, seen);
+            candidates.extend(extras);
+            // A positive the ranker would not be handed is left out: kept, it teaches "a low
+            // retrieval score means a hit", the opposite of the truth inside the candidate
+            // list the ranker actually reorders (measured on ML-100k: NDCG@10 fell from 0.34
+            // to 0.03 after reranking when these were kept).
+            if !candidates.contains(&(target as u32)) {
                 continue;
             }
-            let negatives: Vec<usize> = candidates
+            let pool: Vec<usize> = candidates
+                .iter()
+                .map(|&r| r as usize)
+                .filter(|&r| r != target)
+                .collect();
+            let negatives: Vec<usize> = pool
                 .choose_multiple(rng, config.negatives)
                 .copied()
                 .collect();

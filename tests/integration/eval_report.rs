@@ -89,7 +89,7 @@ fn baselines_beat_chance_on_movielens_100k_without_future_leaks() {
         return;
     }
     let data = Dataset::load_dir(&dir, ReadOptions::default()).unwrap();
-    let prepared = Prepared::new(data, 0.2).unwrap();
+    let prepared = Prepared::new(data, 0.2, 0.5).unwrap();
     assert!(
         prepared
             .test
