@@ -1,8 +1,8 @@
 //! The ranking pipeline over one [`Engine`]:
 //!
 //! ```text
-//!  prepare:  history (request ∪ server) ─► user tower ─► retrieve (HNSW + filter, or
-//!            popularity for a user with no signal) ─► ranker features
+//!  prepare:  history (request ∪ server) ─► user tower ─► retrieve (HNSW + filter, plus the
+//!            popular items it missed; popularity alone for a user with no signal) ─► features
 //!  score:    one ranker pass: in process (`rank_blocking`) or through the batcher (server)
 //!  finish:   sort by score (ties: retrieval rank) ─► top-k ─► explanations when asked
 //! ```
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use rankd_index::{Filter, Metric};
 
 use super::{Engine, ItemFilter, RankError, RankQuery};
-use crate::model::{RankerRows, UserContext};
+use crate::model::{POPULAR_CANDIDATES, RankerRows, UserContext, popular_extras};
 
 /// Beam width of the graph search: at least this, and at least the candidates asked for.
 const MIN_EF: usize = 64;
@@ -102,7 +102,7 @@ impl Engine {
             if history.is_empty() && query.query_text.is_none() {
                 self.popular_candidates(&user, &filter, query.num_candidates)
             } else {
-                self.search_candidates(&user, &filter, query.num_candidates)
+                self.mixed_candidates(&user, &filter, query.num_candidates)
             }
         })?;
         let rows = timed(&mut timings, "features", || {
@@ -173,9 +173,11 @@ impl Engine {
             out = out.categories(ids);
         }
         if filter.min_price.is_some() || filter.max_price.is_some() {
+            // Items without a price are stored as +inf (`build.rs`); an open upper bound is
+            // f32::MAX, not +inf, so they fail every price bound, a lower one included.
             out = out.price_range(
                 filter.min_price.unwrap_or(0.0),
-                filter.max_price.unwrap_or(f32::INFINITY),
+                filter.max_price.unwrap_or(f32::MAX),
             );
         }
         let mut excluded = Vec::new();
@@ -211,6 +213,35 @@ impl Engine {
             .collect())
     }
 
+    /// The ANN hits plus popular items retrieval missed, `n` in all at most: a third of the
+    /// budget (up to [`POPULAR_CANDIDATES`]) goes to the most popular matching items, the rest
+    /// to the graph search. The towers' log-Q correction keeps popularity out of the retrieval
+    /// score, and the ranker (which sees popularity) can only promote what it is shown; it was
+    /// trained on the same mix, and `rankd eval`'s "retrieval + ranker" measures it (200 + 100).
+    fn mixed_candidates(
+        &self,
+        user: &[f32],
+        filter: &Filter,
+        n: usize,
+    ) -> Result<Vec<Candidate>, RankError> {
+        let extras = POPULAR_CANDIDATES.min(n / 3);
+        let mut candidates = self.search_candidates(user, filter, n - extras)?;
+        let retrieved: Vec<u32> = candidates.iter().map(|c| c.slot).collect();
+        let excluded = |slot: u32| {
+            self.index
+                .item(slot)
+                .map_or(true, |item| !filter.accepts(&item))
+        };
+        for slot in popular_extras(&retrieved, &self.popular, extras, excluded) {
+            candidates.push(Candidate {
+                slot,
+                retrieval_score: dot(user, self.index.vector(slot)?),
+                retrieval_rank: candidates.len() as u32,
+            });
+        }
+        Ok(candidates)
+    }
+
     /// Cold start with no signal: the most popular matching items.
     fn popular_candidates(
         &self,
@@ -224,11 +255,9 @@ impl Engine {
                 break;
             }
             if filter.accepts(&self.index.item(slot)?) {
-                let vector = self.index.vector(slot)?;
-                let dot: f32 = user.iter().zip(vector).map(|(a, b)| a * b).sum();
                 out.push(Candidate {
                     slot,
-                    retrieval_score: dot,
+                    retrieval_score: dot(user, self.index.vector(slot)?),
                     retrieval_rank: out.len() as u32,
                 });
             }
@@ -333,4 +362,9 @@ impl Prepared {
     pub fn record_stage(&mut self, stage: &'static str, elapsed: Duration) {
         self.timings.push((stage, elapsed));
     }
+}
+
+/// The retrieval score of an item found outside the graph search (vectors are normalised).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

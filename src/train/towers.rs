@@ -44,10 +44,12 @@ fn one() -> f64 {
     1.0
 }
 
+/// 8 tower epochs: chosen on a validation split inside ml-latest-small's training period
+/// (retrieval + ranker NDCG@10 0.164 at 4 epochs, 0.190 at 8); MovieLens-100k agrees.
 impl Default for TowerTrainConfig {
     fn default() -> Self {
         Self {
-            epochs: 4,
+            epochs: 8,
             batch_size: 256,
             learning_rate: 2e-3,
             weight_decay: 1e-4,

@@ -394,3 +394,45 @@ async fn overload_sheds_with_resource_exhausted_and_recovers() {
         .await
         .expect("serves again once the burst is over");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn popular_items_retrieval_missed_join_within_the_budget_and_the_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    publish(dir.path());
+    let (_server, channel) = serving(test_config(dir.path())).await;
+    // k = num_candidates: every candidate comes back with its retrieval rank.
+    let mut req = request("u2", &["i1", "i7"], 30);
+    req.num_candidates = 30;
+    req.explain = true;
+    req.exclude_seen = true;
+    req.filter = Some(Filter {
+        min_price: Some(3.0),
+        ..Default::default()
+    });
+    let reply = RankerClient::new(channel)
+        .rank(req)
+        .await
+        .unwrap()
+        .into_inner();
+    let by_id: HashMap<&str, &rankd::data::Item> =
+        catalogue().iter().map(|i| (i.id.as_str(), i)).collect();
+    let mut seen = std::collections::HashSet::new();
+    // A third of the budget (10) goes to popular items, appended after the 20 ANN hits.
+    let mut popular = 0;
+    for item in &reply.items {
+        assert!(seen.insert(item.item_id.clone()), "{} twice", item.item_id);
+        let row = by_id[item.item_id.as_str()];
+        assert!(row.price.is_some_and(|p| p >= 3.0), "{row:?} rank {}", item.retrieval_rank);
+        assert!(!["i1", "i7"].contains(&item.item_id.as_str()));
+        assert!(item.retrieval_rank < 30);
+        if item.retrieval_rank >= 20 {
+            popular += 1;
+        }
+    }
+    assert!(reply.items.len() <= 30);
+    assert!(
+        (1..=10).contains(&popular),
+        "{popular} popular candidates joined, {} in all",
+        reply.items.len()
+    );
+}
