@@ -1,13 +1,18 @@
 //! Dynamic batching: many requests' candidates scored in one forward pass.
 //!
-//! An actor thread owns the scorer (and so the device); a cloneable [`BatcherHandle`] sends
-//! each request's candidates with a oneshot reply. The actor runs one pass when
+//! Actor threads own the scorer (and so the device); a cloneable [`BatcherHandle`] sends
+//! each request's candidates with a oneshot reply. An actor runs one pass when
 //! `max_batch_candidates` are queued or `max_wait` has passed since the oldest queued job,
-//! whichever comes first (with the default wait of 0: at once, with what is queued). The queue is bounded: when it is full, [`BatcherHandle::score`]
-//! fails at once with [`BatchError::QueueFull`] (the server answers `RESOURCE_EXHAUSTED`)
-//! rather than letting latency grow without bound.
+//! whichever comes first (with the default wait of 0: at once, with what is queued). The
+//! queue is bounded: when it is full, [`BatcherHandle::score`] fails at once with
+//! [`BatchError::QueueFull`] (the server answers `RESOURCE_EXHAUSTED`) rather than letting
+//! latency grow without bound.
 //!
-//! A plain OS thread with a std bounded channel, not a tokio task: a forward pass is seconds
+//! `workers` actors share the queue: one on a GPU (one stream; passes would only contend),
+//! one per core on the CPU, where a pass runs on one thread and a single actor would leave
+//! the other cores idle while requests wait for it.
+//!
+//! Plain OS threads with a std bounded channel, not tokio tasks: a forward pass is seconds
 //! of CPU at worst and would stall a runtime worker, and `recv_timeout` is exactly the
 //! "first job, then wait at most `max_wait` for more" loop this needs.
 
@@ -16,6 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
@@ -45,6 +51,20 @@ pub struct BatcherConfig {
     pub max_wait_us: u64,
     /// Jobs (requests) that may wait; beyond this, callers are shed.
     pub queue_capacity: usize,
+    /// Passes that may run at once, each on its own thread; 0: one per CPU core when the
+    /// model runs on the CPU, one on a GPU.
+    pub workers: usize,
+}
+
+impl BatcherConfig {
+    /// `workers`, with 0 resolved for a model on the CPU (`on_cpu`) or on a GPU.
+    pub fn workers_for(&self, on_cpu: bool) -> usize {
+        match self.workers {
+            0 if on_cpu => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => 1,
+            n => n,
+        }
+    }
 }
 
 /// No wait by default: a pass takes the first job and whatever else is already queued, so an
@@ -58,6 +78,7 @@ impl Default for BatcherConfig {
             max_batch_candidates: 4_096,
             max_wait_us: 0,
             queue_capacity: 256,
+            workers: 0,
         }
     }
 }
@@ -85,7 +106,7 @@ struct Job<I> {
 }
 
 /// Observes each pass (for metrics): number of candidates and jobs in it, and its duration.
-pub type PassObserver = Box<dyn Fn(usize, usize, Duration) + Send>;
+pub type PassObserver = Arc<dyn Fn(usize, usize, Duration) + Send + Sync>;
 
 pub struct BatcherHandle<I> {
     tx: SyncSender<Job<I>>,
@@ -112,26 +133,32 @@ impl<I> std::fmt::Debug for BatcherHandle<I> {
 }
 
 impl<I: BatchInput> BatcherHandle<I> {
-    /// Starts the actor thread; it stops when every handle is dropped.
-    pub fn spawn<S: BatchScorer<Input = I>>(
+    /// Starts `config.workers` actor threads (at least one; resolve 0 with
+    /// [`BatcherConfig::workers_for`] first); they stop when every handle is dropped.
+    pub fn spawn<S: BatchScorer<Input = I> + Clone>(
         scorer: S,
         config: &BatcherConfig,
         observe: PassObserver,
     ) -> BatcherHandle<I> {
         let capacity = config.queue_capacity.max(1);
         let (tx, rx) = mpsc::sync_channel(capacity);
+        // One receiver for all actors: whoever holds the lock gathers the next pass.
+        let rx = Arc::new(Mutex::new(rx));
         let stats = Arc::new(BatcherStats::default());
-        let actor = Actor {
-            scorer,
-            max_candidates: config.max_batch_candidates.max(1),
-            max_wait: Duration::from_micros(config.max_wait_us),
-            stats: stats.clone(),
-            observe,
-        };
-        std::thread::Builder::new()
-            .name("rankd-batcher".into())
-            .spawn(move || actor.run(rx))
-            .expect("spawning the batcher thread");
+        for worker in 0..config.workers.max(1) {
+            let actor = Actor {
+                scorer: scorer.clone(),
+                max_candidates: config.max_batch_candidates.max(1),
+                max_wait: Duration::from_micros(config.max_wait_us),
+                stats: stats.clone(),
+                observe: observe.clone(),
+            };
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("rankd-batcher-{worker}"))
+                .spawn(move || actor.run(&rx))
+                .expect("spawning a batcher thread");
+        }
         BatcherHandle {
             tx,
             capacity,
@@ -174,27 +201,39 @@ struct Actor<S: BatchScorer> {
 }
 
 impl<S: BatchScorer> Actor<S> {
-    fn run(mut self, rx: mpsc::Receiver<Job<S::Input>>) {
-        while let Ok(first) = rx.recv() {
-            let deadline = Instant::now() + self.max_wait;
-            let mut candidates = first.input.candidates();
-            let mut jobs = vec![first];
-            while candidates < self.max_candidates {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match rx.recv_timeout(left) {
-                    Ok(job) => {
-                        candidates += job.input.candidates();
-                        jobs.push(job);
-                    }
-                    Err(RecvTimeoutError::Timeout) => break,
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-            }
+    fn run(mut self, rx: &Mutex<mpsc::Receiver<Job<S::Input>>>) {
+        loop {
+            // The lock only while gathering: a guard in the `while let` scrutinee would live
+            // through the pass and serialise the workers.
+            let gathered = self.gather(&rx.lock());
+            let Some(jobs) = gathered else {
+                return;
+            };
             self.stats
                 .queued_jobs
                 .fetch_sub(jobs.len(), Ordering::Relaxed);
             self.pass(jobs);
         }
+    }
+
+    /// The next pass's jobs: the first to arrive, then more until the pass is full or
+    /// `max_wait` is up. `None` once every handle is gone.
+    fn gather(&self, rx: &mpsc::Receiver<Job<S::Input>>) -> Option<Vec<Job<S::Input>>> {
+        let first = rx.recv().ok()?;
+        let deadline = Instant::now() + self.max_wait;
+        let mut candidates = first.input.candidates();
+        let mut jobs = vec![first];
+        while candidates < self.max_candidates {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(job) => {
+                    candidates += job.input.candidates();
+                    jobs.push(job);
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        Some(jobs)
     }
 
     fn pass(&mut self, jobs: Vec<Job<S::Input>>) {
@@ -252,6 +291,7 @@ mod tests {
     use super::*;
 
     /// Score = 2x + 1, and records every pass's size.
+    #[derive(Clone)]
     struct Affine {
         passes: Arc<Mutex<Vec<usize>>>,
         delay: Duration,
@@ -287,7 +327,7 @@ mod tests {
             delay,
         };
         (
-            BatcherHandle::spawn(scorer, &config, Box::new(|_, _, _| {})),
+            BatcherHandle::spawn(scorer, &config, Arc::new(|_, _, _| {})),
             passes,
         )
     }
@@ -298,6 +338,7 @@ mod tests {
             max_batch_candidates: 1_000,
             max_wait_us: 50_000,
             queue_capacity: 64,
+            workers: 1,
         };
         let (handle, passes) = spawn(config, Duration::ZERO);
         let tasks: Vec<_> = (0..8)
@@ -326,6 +367,7 @@ mod tests {
             max_batch_candidates: 10,
             max_wait_us: 60_000_000,
             queue_capacity: 4,
+            workers: 1,
         };
         let (handle, _) = spawn(config, Duration::ZERO);
         let scores = tokio::time::timeout(Duration::from_secs(5), handle.score(vec![1.0; 10]))
@@ -340,6 +382,7 @@ mod tests {
             max_batch_candidates: 1,
             max_wait_us: 0,
             queue_capacity: 2,
+            workers: 1,
         };
         let (handle, _) = spawn(config, Duration::from_millis(200));
         let in_flight: Vec<_> = (0..6)
@@ -360,5 +403,59 @@ mod tests {
         assert!(shed >= 1, "nothing was shed");
         assert!(served >= 2, "too little was served");
         assert_eq!(handle.score(vec![0.5]).await.unwrap(), vec![2.0]);
+    }
+
+    /// Counts passes running at the same moment.
+    #[derive(Clone, Default)]
+    struct Overlap {
+        running: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+    }
+
+    impl BatchScorer for Overlap {
+        type Input = Vec<f32>;
+        type Error = String;
+
+        fn score(&mut self, jobs: &[Vec<f32>]) -> Result<Vec<f32>, String> {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(150));
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            Ok(jobs.iter().flatten().copied().collect())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn workers_run_passes_side_by_side() {
+        let config = BatcherConfig {
+            max_batch_candidates: 1,
+            max_wait_us: 0,
+            queue_capacity: 8,
+            workers: 2,
+        };
+        let scorer = Overlap::default();
+        let handle = BatcherHandle::spawn(scorer.clone(), &config, Arc::new(|_, _, _| {}));
+        let calls: Vec<_> = (0..4)
+            .map(|i| {
+                let handle = handle.clone();
+                tokio::spawn(async move { handle.score(vec![i as f32]).await })
+            })
+            .collect();
+        for (i, call) in calls.into_iter().enumerate() {
+            assert_eq!(call.await.unwrap().unwrap(), vec![i as f32]);
+        }
+        assert_eq!(scorer.most.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn zero_workers_means_one_per_core_on_the_cpu_and_one_on_a_gpu() {
+        let auto = BatcherConfig::default();
+        assert_eq!(auto.workers_for(false), 1);
+        assert!(auto.workers_for(true) >= 1);
+        let fixed = BatcherConfig {
+            workers: 3,
+            ..BatcherConfig::default()
+        };
+        assert_eq!((fixed.workers_for(true), fixed.workers_for(false)), (3, 3));
     }
 }

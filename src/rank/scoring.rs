@@ -27,7 +27,7 @@ impl BatchInput for ScoreInput {
 /// larger passes lose to cache misses (`cargo bench --bench models -- ranker`, 2-core EPYC,
 /// one thread: 405k candidates/s at 256 rows, 337k at 1024, 243k at 4096), so joining
 /// requests' rows would only add a copy and slow the pass down.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ModelScorer;
 
 impl BatchScorer for ModelScorer {

@@ -59,7 +59,7 @@ use tonic_health::server::HealthReporter;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::rank::{BatcherHandle, ModelScorer};
+use crate::rank::{BatcherConfig, BatcherHandle, ModelScorer};
 use admin::AdminService;
 use admission::{Admission, Auth, InFlight};
 use metrics::Metrics;
@@ -162,10 +162,15 @@ pub async fn serve(
     );
     let metrics = Metrics::new();
     let batch_metrics = metrics.clone();
+    let batcher_config = BatcherConfig {
+        workers: config.batcher.workers_for(device.is_cpu()),
+        ..config.batcher.clone()
+    };
+    info!(workers = batcher_config.workers, "inference workers");
     let batcher = BatcherHandle::spawn(
         ModelScorer,
-        &config.batcher,
-        Box::new(move |candidates, _jobs, elapsed| {
+        &batcher_config,
+        Arc::new(move |candidates, _jobs, elapsed| {
             batch_metrics.observe_batch(candidates, elapsed)
         }),
     );
