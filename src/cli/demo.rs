@@ -277,7 +277,7 @@ async fn client_tour(channel: Channel, data: &Dataset) -> anyhow::Result<()> {
     let mut ranker = RankerClient::new(channel);
     let (user, recent) = demo_user(data);
     println!();
-    say(&format!("user {user} recently watched:"));
+    say(&format!("user {user}'s recent items:"));
     for id in recent.iter().take(5) {
         println!(
             "  - {}",
