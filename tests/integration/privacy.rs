@@ -14,7 +14,7 @@ use rankd::server::proto::{
 };
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::process_support::{ServeProcess, files_under, rankd};
+use crate::process_support::{ServeProcess, export_feedback, files_under};
 use crate::serving_support::{publish, wait_for_health};
 
 const RAW: &str = "user-RAW-4242-secret";
@@ -113,21 +113,12 @@ async fn raw_user_ids_reach_no_log_metric_or_file_of_a_run() {
 
     let export = dir.path().join("export.csv");
     let data = dir.path().join("data");
-    let exported = rankd(&[
-        "feedback",
-        "export",
-        "--out",
-        export.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
-    assert!(exported.status.success(), "{exported:?}");
+    let export_text = export_feedback(&data, &export);
 
     // The log really is a trace log of the requests, so finding nothing in it means something.
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(log_text.contains("TRACE"), "no trace output in the log");
     assert!(log_text.contains("erased a user's feedback events"));
-    let export_text = std::fs::read_to_string(&export).unwrap();
     assert!(
         export_text.contains(&pseudonym(&data, RAW)),
         "the export holds the pseudonym:\n{export_text}"

@@ -2,6 +2,8 @@
 //! events from the log and their history from the running server; the offline command refuses
 //! while a server holds the log and works once it has stopped; a restart brings nothing back.
 
+use std::path::Path;
+
 use rankd::server::RANKER_SERVICE;
 use rankd::server::proto::admin_client::AdminClient;
 use rankd::server::proto::ranker_client::RankerClient;
@@ -12,7 +14,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::process_support::{ServeProcess, rankd, rankd_with_stdin};
+use crate::process_support::{ServeProcess, export_feedback, rankd, rankd_with_stdin};
 use crate::serving_support::{publish, wait_for_health};
 
 fn alice() -> RankRequest {
@@ -121,16 +123,7 @@ async fn forget_removes_events_and_history_online_and_offline() {
         "removed 1 feedback events\n"
     );
     let export = dir.path().join("export.csv");
-    let exported = rankd(&[
-        "feedback",
-        "export",
-        "--out",
-        export.to_str().unwrap(),
-        "--data-dir",
-        data,
-    ]);
-    assert!(exported.status.success(), "{exported:?}");
-    let rows = std::fs::read_to_string(&export).unwrap().lines().count();
+    let rows = export_feedback(Path::new(data), &export).lines().count();
     assert_eq!(rows, 1, "only the header is left");
 
     // A restart replays the rewritten log: alice's history does not come back.

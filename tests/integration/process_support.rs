@@ -108,6 +108,20 @@ pub fn rankd(args: &[&str]) -> Output {
 }
 
 /// Runs `rankd` with `args`, `stdin` as its input.
+/// `rankd feedback export` of the log under `data_dir` into `out`; returns the CSV text.
+pub fn export_feedback(data_dir: &Path, out: &Path) -> String {
+    let exported = rankd(&[
+        "feedback",
+        "export",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ]);
+    assert!(exported.status.success(), "{exported:?}");
+    std::fs::read_to_string(out).unwrap()
+}
+
 pub fn rankd_with_stdin(args: &[&str], stdin: &str) -> Output {
     use std::io::Write;
     let mut child = Command::new(RANKD)

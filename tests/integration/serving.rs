@@ -422,7 +422,11 @@ async fn popular_items_retrieval_missed_join_within_the_budget_and_the_filter() 
     for item in &reply.items {
         assert!(seen.insert(item.item_id.clone()), "{} twice", item.item_id);
         let row = by_id[item.item_id.as_str()];
-        assert!(row.price.is_some_and(|p| p >= 3.0), "{row:?} rank {}", item.retrieval_rank);
+        assert!(
+            row.price.is_some_and(|p| p >= 3.0),
+            "{row:?} rank {}",
+            item.retrieval_rank
+        );
         assert!(!["i1", "i7"].contains(&item.item_id.as_str()));
         assert!(item.retrieval_rank < 30);
         if item.retrieval_rank >= 20 {
