@@ -1,8 +1,8 @@
 //! Baseline (b): item-based k-nearest neighbours over co-occurrence with cosine similarity,
 //! its neighbourhood size tuned on a validation split carved from the training period.
 //!
-//! sim(i, j) = |U(i) ∩ U(j)| / sqrt(|U(i)| · |U(j)|) over the sets of training users; a user's
-//! score for j is the sum of sim(i, j) over their history items i that have j among their
+//! sim(i, j) = |U(i) ∩ U(j)| / sqrt(|U(i)| · |U(j)|) over the sets of training users (the
+//! ranker's co-visitation table, [`CoVisitation`]); a user's score for j is the sum of sim(i, j) over their history items i that have j among their
 //! `k` nearest neighbours. Lists are topped up from popularity when fewer than `K` items
 //! score (users with short, niche histories), so every method ranks `K` items.
 
@@ -11,6 +11,7 @@ use super::metrics::Metrics;
 use super::popularity::Popularity;
 use super::recommender::{Recommender, UserQuery, evaluate};
 use super::split::{Event, ItemIdx, TestUser};
+use crate::model::CoVisitation;
 
 /// Neighbourhood sizes tried when tuning.
 pub const K_GRID: [usize; 6] = [10, 20, 50, 100, 200, 400];
@@ -19,7 +20,7 @@ pub const K_GRID: [usize; 6] = [10, 20, 50, 100, 200, 400];
 #[derive(Debug, Clone)]
 pub struct ItemKnn {
     /// Per item: (neighbour, similarity), most similar first.
-    neighbours: Vec<Vec<(ItemIdx, f32)>>,
+    table: CoVisitation,
     k: usize,
     popularity: Popularity,
     name: String,
@@ -28,55 +29,9 @@ pub struct ItemKnn {
 impl ItemKnn {
     /// Builds neighbour lists of up to `max_k` items from the training events.
     pub fn fit(train: &[Event], n_items: usize, max_k: usize) -> Self {
-        let mut pairs: Vec<(u32, ItemIdx)> = train.iter().map(|e| (e.user, e.item)).collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        let users = pairs.iter().map(|p| p.0 as usize + 1).max().unwrap_or(0);
-        let mut user_items: Vec<Vec<ItemIdx>> = vec![Vec::new(); users];
-        let mut item_users: Vec<Vec<u32>> = vec![Vec::new(); n_items];
-        for &(u, i) in &pairs {
-            user_items[u as usize].push(i);
-            item_users[i as usize].push(u);
-        }
-        let degree: Vec<f32> = item_users.iter().map(|u| u.len() as f32).collect();
-        // One dense accumulator with a touched list: O(Σ_u |items(u)|²) work overall and no
-        // hash maps (a sparse matrix product would need another dependency for the same).
-        let mut co = vec![0u32; n_items];
-        let mut touched = Vec::new();
-        let mut neighbours = Vec::with_capacity(n_items);
-        for i in 0..n_items {
-            for &u in &item_users[i] {
-                for &j in &user_items[u as usize] {
-                    if j as usize != i {
-                        if co[j as usize] == 0 {
-                            touched.push(j);
-                        }
-                        co[j as usize] += 1;
-                    }
-                }
-            }
-            let mut list: Vec<(ItemIdx, f32)> = touched
-                .iter()
-                .map(|&j| {
-                    let sim = co[j as usize] as f32 / (degree[i] * degree[j as usize]).sqrt();
-                    (j, sim)
-                })
-                .collect();
-            for &j in &touched {
-                co[j as usize] = 0;
-            }
-            touched.clear();
-            let better =
-                |a: &(ItemIdx, f32), b: &(ItemIdx, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-            if list.len() > max_k && max_k > 0 {
-                list.select_nth_unstable_by(max_k - 1, better);
-            }
-            list.truncate(max_k);
-            list.sort_by(better);
-            neighbours.push(list);
-        }
+        let pairs: Vec<(u32, ItemIdx)> = train.iter().map(|e| (e.user, e.item)).collect();
         Self {
-            neighbours,
+            table: CoVisitation::fit(&pairs, n_items, max_k),
             k: max_k,
             popularity: Popularity::fit(train, n_items),
             name: format!("itemknn (k={max_k})"),
@@ -114,7 +69,7 @@ impl ItemKnn {
         let mut scores: Vec<(ItemIdx, f32)> = Vec::new();
         let mut acc = std::collections::HashMap::<ItemIdx, f32>::new();
         for &i in user.exclude {
-            for &(j, sim) in self.neighbours[i as usize].iter().take(self.k) {
+            for (j, sim) in self.table.neighbours(i).take(self.k) {
                 *acc.entry(j).or_default() += sim;
             }
         }
@@ -183,13 +138,11 @@ mod tests {
     }
 
     #[test]
-    fn cosine_over_co_occurrence_matches_hand_values() {
+    fn users_get_the_summed_neighbours_then_popular_items() {
         // U(0) = {0, 1}, U(1) = {0, 1, 2}, U(2) = {2}: sim(0,1) = 2/sqrt(2·2) = 1,
         // sim(0,2) = 1/sqrt(2·2) = 0.5.
         let train = [e(0, 0), e(0, 1), e(1, 0), e(1, 1), e(1, 2), e(2, 2)];
         let knn = ItemKnn::fit(&train, 4, 10);
-        assert_eq!(knn.neighbours[0], vec![(1, 1.0), (2, 0.5)]);
-        assert_eq!(knn.neighbours[3], vec![]);
         let user = UserQuery {
             history: &[],
             exclude: &[0],

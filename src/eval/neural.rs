@@ -12,8 +12,7 @@ use std::path::Path;
 
 use rankd_index::{BuildParams, Filter, IndexBuilder, MappedIndex, Metric, PublishOptions};
 
-use crate::data::Item;
-use crate::model::{Models, UserContext, popular_extras, popularity_ranking};
+use crate::model::{ItemTable, Models, UserContext, popular_extras, popularity_ranking};
 
 use super::EvalError;
 use super::metrics::{auc, logloss};
@@ -191,6 +190,8 @@ pub struct Pipeline<'a> {
     /// Catalogue rows by the models' training-period interaction counts, most first.
     popular: Vec<ItemIdx>,
     popular_candidates: usize,
+    /// What the ranker reads about each catalogue item, by catalogue row (as serving has).
+    table: ItemTable,
 }
 
 impl<'a> Pipeline<'a> {
@@ -212,6 +213,7 @@ impl<'a> Pipeline<'a> {
             retrieval,
             popular: popularity_ranking(&counts, false),
             popular_candidates,
+            table: models.item_table(&retrieval.tower.catalog.items),
         }
     }
 
@@ -230,7 +232,8 @@ impl<'a> Pipeline<'a> {
         Ok(candidates)
     }
 
-    /// Ranker probabilities of `candidates` for one user (one forward pass).
+    /// Ranker probabilities of `candidates` for one user (one forward pass), from rows
+    /// written as serving writes them.
     fn probabilities(
         &self,
         user: &UserQuery<'_>,
@@ -238,25 +241,14 @@ impl<'a> Pipeline<'a> {
         candidates: &[ItemIdx],
     ) -> Result<Vec<f32>, EvalError> {
         let tower = self.retrieval.tower;
-        let items = &tower.catalog.items;
-        let history: Vec<&Item> = tower
-            .recent(user)
-            .into_iter()
-            .map(|i| &items[i as usize])
-            .collect();
-        let features: Vec<_> = candidates
+        let history = tower.recent(user);
+        let inputs = candidates
             .iter()
-            .map(|&c| {
-                tower.models.ranker_features(
-                    user_vector,
-                    tower.vector(c),
-                    &items[c as usize],
-                    &history,
-                    tower.dot(user_vector, c),
-                )
-            })
-            .collect();
-        Ok(tower.models.score(&features)?)
+            .map(|&c| (tower.vector(c), c, tower.dot(user_vector, c)));
+        let rows = tower
+            .models
+            .ranker_rows(&self.table, user_vector, &history, inputs)?;
+        Ok(tower.models.score_rows(&rows)?)
     }
 }
 

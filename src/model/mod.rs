@@ -6,7 +6,7 @@
 //!  item id/cats/brand/price ──────────┴► ItemTower ─► m(i) ─┐            (index vectors)
 //!  recent m(h_j) + query text ─────────► UserTower ─► h(u) ─┼─► h·m (retrieval score)
 //!                                                           └─► Ranker(h, m, h⊙m, score,
-//!                                     popularity, recency, category affinity) ─► P(interact)
+//!                        popularity, recency, category affinity, co-visitation) ─► P(interact)
 //! ```
 //!
 //! | file | responsibility |
@@ -19,6 +19,7 @@
 //! | `rows.rs` | [`RankerRows`]: the ranker's input matrix written in place; [`ItemTable`] |
 //! | `vocab.rs` | [`ItemVocab`]: ids, categories, brands → rows; price buckets; item text |
 //! | `stats.rs` | [`ItemStats`] (popularity, recency) and category affinity |
+//! | `covisit.rs` | [`CoVisitation`]: item-to-item co-occurrence neighbours, the history sum |
 //! | `candidates.rs` | popular items mixed into the retrieved candidates |
 //! | `init.rs` | [`SeededVars`]: seeded weight init, so training is deterministic |
 //! | `device.rs` | run-time device choice (`--device auto|cpu|cuda`), logged |
@@ -44,6 +45,7 @@
 //! ```
 
 mod candidates;
+mod covisit;
 mod device;
 mod encoder;
 mod error;
@@ -57,6 +59,7 @@ mod towers;
 mod vocab;
 
 pub use candidates::{POPULAR_CANDIDATES, popular_extras, popularity_ranking};
+pub use covisit::{COVISIT_NEIGHBOURS, CoVisitation, HistoryAffinity};
 pub use device::{
     DevicePreference, configure_cpu_threads, configure_cpu_threads_for_serving,
     describe as describe_device, select_device,
@@ -66,7 +69,7 @@ pub use error::{ModelError, Result};
 pub use init::SeededVars;
 pub use models::{FORMAT_VERSION, Models, ModelsConfig, TEXT_BATCH, UserContext, Weights, files};
 pub use ranker::{Explanation, FeatureGroup, Ranker, RankerConfig, RankerFeatures};
-pub use rows::{ItemTable, RankerRows, RowScalars};
+pub use rows::{ItemTable, RankerRows, RowScalars, SCALAR_COLUMNS};
 pub use stats::{ItemStats, RECENCY_WINDOW_SECS, category_affinity};
 pub use towers::{ItemTower, TowerConfig, UserTower};
 pub use vocab::{ItemInputs, ItemVocab, MAX_CATEGORIES, item_text, price_bucket};

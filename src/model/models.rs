@@ -8,6 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
+use super::covisit::CoVisitation;
 use super::encoder::TextEncoder;
 use super::error::{ModelError, Result};
 use super::ranker::{Explanation, Ranker, RankerConfig, RankerFeatures};
@@ -17,8 +18,9 @@ use super::towers::{ItemTower, TowerConfig, UserTower};
 use super::vocab::{ItemVocab, item_text};
 use crate::data::Item;
 
-/// Version of the models directory layout; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the models directory layout; bumped on incompatible changes (2: the ranker
+/// reads co-visitation, saved as `covisit.safetensors`).
+pub const FORMAT_VERSION: u32 = 2;
 /// Texts per encoder pass: larger batches pad more, smaller ones pay more per-call overhead.
 pub const TEXT_BATCH: usize = 64;
 /// Items per item-tower pass.
@@ -29,6 +31,7 @@ pub mod files {
     pub const CONFIG: &str = "config.json";
     pub const VOCAB: &str = "vocab.json";
     pub const STATS: &str = "item_stats.json";
+    pub const COVISIT: &str = "covisit.safetensors";
     pub const TOWERS: &str = "towers.safetensors";
     pub const RANKER: &str = "ranker.safetensors";
     pub const ENCODER_DIR: &str = "encoder";
@@ -66,6 +69,7 @@ pub struct Models {
     encoder: TextEncoder,
     vocab: ItemVocab,
     stats: ItemStats,
+    covisit: CoVisitation,
     item_tower: ItemTower,
     user_tower: UserTower,
     ranker: Ranker,
@@ -80,6 +84,7 @@ impl Models {
         encoder: TextEncoder,
         vocab: ItemVocab,
         stats: ItemStats,
+        covisit: CoVisitation,
         tower_weights: Weights,
         ranker_weights: Weights,
     ) -> Result<Self> {
@@ -94,6 +99,7 @@ impl Models {
             encoder,
             vocab,
             stats,
+            covisit,
             item_tower,
             user_tower,
             ranker,
@@ -124,6 +130,7 @@ impl Models {
         let encoder = TextEncoder::load(&dir.join(files::ENCODER_DIR), device)?;
         let vocab = ItemVocab::load(&dir.join(files::VOCAB))?;
         let stats = ItemStats::load(&dir.join(files::STATS))?;
+        let covisit = CoVisitation::load(&dir.join(files::COVISIT))?;
         let load = |name: &str| -> Result<Weights> {
             let path = dir.join(name);
             if !path.exists() {
@@ -135,7 +142,7 @@ impl Models {
             Ok(candle_core::safetensors::load(&path, device)?)
         };
         let (towers, ranker) = (load(files::TOWERS)?, load(files::RANKER)?);
-        Self::from_parts(config, encoder, vocab, stats, towers, ranker)
+        Self::from_parts(config, encoder, vocab, stats, covisit, towers, ranker)
     }
 
     /// Writes the models directory (encoder, vocabulary, statistics, weights, config).
@@ -144,6 +151,7 @@ impl Models {
         self.encoder.save(&dir.join(files::ENCODER_DIR))?;
         self.vocab.save(&dir.join(files::VOCAB))?;
         self.stats.save(&dir.join(files::STATS))?;
+        self.covisit.save(&dir.join(files::COVISIT))?;
         candle_core::safetensors::save(&self.tower_weights, dir.join(files::TOWERS))?;
         candle_core::safetensors::save(&self.ranker_weights, dir.join(files::RANKER))?;
         let config_path = dir.join(files::CONFIG);
@@ -175,6 +183,11 @@ impl Models {
 
     pub fn stats(&self) -> &ItemStats {
         &self.stats
+    }
+
+    /// Co-visitation neighbours by vocabulary row.
+    pub fn covisit(&self) -> &CoVisitation {
+        &self.covisit
     }
 
     /// Encoder embeddings of the items' texts, `(n, encoder_dim)`.
@@ -276,7 +289,8 @@ impl Models {
     }
 
     /// Ranker features for a (user, candidate) pair; `history` are the user's recent items,
-    /// most recent first (only the first `history_len` count for category affinity).
+    /// most recent first (only the first `history_len` count for category affinity and
+    /// co-visitation).
     pub fn ranker_features(
         &self,
         user: &[f32],
@@ -291,6 +305,11 @@ impl Models {
             .map(|h| self.vocab.category_rows_of(h))
             .collect();
         let history_refs: Vec<&[u32]> = history_cats.iter().map(Vec::as_slice).collect();
+        let history_rows: Vec<u32> = history
+            .iter()
+            .take(self.config.towers.history_len)
+            .map(|h| self.vocab.item_row(&h.id))
+            .collect();
         let row = self.vocab.item_row(&item.id);
         RankerFeatures {
             user: user.to_vec(),
@@ -299,6 +318,7 @@ impl Models {
             popularity: self.stats.popularity(row),
             recency: self.stats.recency(row),
             category_affinity: category_affinity(&history_refs, &self.vocab.category_rows_of(item)),
+            co_visitation: self.covisit.affinity(&history_rows).feature(row),
         }
     }
 
@@ -319,14 +339,16 @@ impl Models {
         history: &[u32],
         candidates: impl ExactSizeIterator<Item = (&'c [f32], u32, f32)>,
     ) -> Result<RankerRows> {
-        let history_cats: Vec<&[u32]> = history
+        let recent = &history[..history.len().min(self.config.towers.history_len)];
+        let history_cats: Vec<&[u32]> = recent
             .iter()
-            .take(self.config.towers.history_len)
             .map(|&h| table.categories(h as usize))
             .collect();
+        let history_rows: Vec<u32> = recent.iter().map(|&h| table.row(h as usize)).collect();
+        let near = self.covisit.affinity(&history_rows);
         let mut rows = RankerRows::with_capacity(self.dim(), candidates.len());
         for (vector, position, retrieval_score) in candidates {
-            let scalars = table.scalars(position as usize, &history_cats, retrieval_score);
+            let scalars = table.scalars(position as usize, &history_cats, &near, retrieval_score);
             rows.push(user, vector, scalars)?;
         }
         Ok(rows)

@@ -2,7 +2,8 @@
 //! row per (user, candidate), ending in one logit → probability.
 //!
 //! ```text
-//! x0 = [h(u) | m(i) | h(u)⊙m(i) | retrieval score | popularity | recency | category affinity]
+//! x0 = [h(u) | m(i) | h(u)⊙m(i) | retrieval score | popularity | recency | category affinity
+//!       | co-visitation]
 //!   ├─► cross: x_{l+1} = x0 ⊙ (W_l x_l + b_l) + x_l   (L layers, full rank)  ─┐
 //!   └─► deep:  Linear ─► ReLU ─► Linear ─► ReLU ──────────────────────────────┼─► Linear ─► σ
 //! ```
@@ -21,7 +22,7 @@ use candle_nn::{Linear, Module, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ModelError, Result};
-use super::rows::{RankerRows, RowScalars};
+use super::rows::{RankerRows, RowScalars, SCALAR_COLUMNS};
 
 /// The ranker's inputs for one (user, candidate) pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +39,9 @@ pub struct RankerFeatures {
     pub recency: f32,
     /// Share of the user's recent items that share a category with the candidate, in [0, 1].
     pub category_affinity: f32,
+    /// `ln(1 + Σ sim)` of the candidate to the user's recent items by co-visitation
+    /// ([`super::HistoryAffinity::feature`]).
+    pub co_visitation: f32,
 }
 
 impl RankerFeatures {
@@ -48,6 +52,7 @@ impl RankerFeatures {
             popularity: self.popularity,
             recency: self.recency,
             category_affinity: self.category_affinity,
+            co_visitation: self.co_visitation,
         }
     }
 }
@@ -63,10 +68,11 @@ pub enum FeatureGroup {
     Popularity,
     Recency,
     CategoryAffinity,
+    CoVisitation,
 }
 
 impl FeatureGroup {
-    pub const ALL: [FeatureGroup; 7] = [
+    pub const ALL: [FeatureGroup; 8] = [
         Self::User,
         Self::Item,
         Self::UserItemProduct,
@@ -74,6 +80,7 @@ impl FeatureGroup {
         Self::Popularity,
         Self::Recency,
         Self::CategoryAffinity,
+        Self::CoVisitation,
     ];
 
     /// Columns of the group in an input row for tower width `dim`.
@@ -87,6 +94,7 @@ impl FeatureGroup {
             Self::Popularity => scalar + 1..scalar + 2,
             Self::Recency => scalar + 2..scalar + 3,
             Self::CategoryAffinity => scalar + 3..scalar + 4,
+            Self::CoVisitation => scalar + 4..scalar + 5,
         }
     }
 }
@@ -122,7 +130,7 @@ impl RankerConfig {
 
     /// Width of an input row.
     pub fn input_dim(&self) -> usize {
-        3 * self.dim + 4
+        3 * self.dim + SCALAR_COLUMNS
     }
 }
 
@@ -208,13 +216,19 @@ impl Ranker {
     ///
     /// The first cross layer and the first deep layer read `x0 = [u | m | u⊙m | s]`, and with
     /// `u` fixed `W x0 + b = [W_m + W_p diag(u) | W_s] [m | s] + (W_u u + b)`: the user's
-    /// columns fold into a per-request weight, and those two layers multiply 68 columns per
-    /// row instead of 196 (at 64-d towers, 37 % of the forward pass's multiply-adds).
+    /// columns fold into a per-request weight, and those two layers multiply 69 columns per
+    /// row instead of 197 (at 64-d towers, 37 % of the forward pass's multiply-adds).
     /// Rejected: caching the folded weights per user (requests rarely repeat a user vector)
     /// and folding the later layers (their inputs mix `u` into every column).
     pub fn logits_one_user(&self, x0: &Tensor, user: &Tensor) -> Result<Tensor> {
         let dim = self.config.dim;
-        let z = Tensor::cat(&[x0.narrow(1, dim, dim)?, x0.narrow(1, 3 * dim, 4)?], 1)?;
+        let z = Tensor::cat(
+            &[
+                x0.narrow(1, dim, dim)?,
+                x0.narrow(1, 3 * dim, SCALAR_COLUMNS)?,
+            ],
+            1,
+        )?;
         let first = |layer: &Linear| -> Result<Tensor> {
             let (w, b) = fold_user(layer, dim, user)?;
             Ok(z.matmul(&w.t()?)?.broadcast_add(&b)?)
@@ -291,7 +305,7 @@ fn probabilities(logits: &Tensor) -> Result<Vec<f32>> {
     Ok(p.to_dtype(DType::F32)?.to_vec1()?)
 }
 
-/// `(W', b')` with `W' = [W_m + W_p diag(u) | W_s]` (`(out, dim + 4)`) and `b' = W_u u + b`
+/// `(W', b')` with `W' = [W_m + W_p diag(u) | W_s]` (`(out, dim + SCALAR_COLUMNS)`) and `b' = W_u u + b`
 /// for a layer over `[u | m | u⊙m | s]` rows (see [`Ranker::logits_one_user`]). Recomputed
 /// per call from the layer's weights, so a ranker whose weights are training variables never
 /// reads a stale copy.
@@ -301,7 +315,7 @@ fn fold_user(layer: &Linear, dim: usize, user: &Tensor) -> Result<(Tensor, Tenso
         .narrow(1, 2 * dim, dim)?
         .broadcast_mul(&user.unsqueeze(0)?)?;
     let item = (w.narrow(1, dim, dim)? + product)?;
-    let folded = Tensor::cat(&[item, w.narrow(1, 3 * dim, 4)?], 1)?;
+    let folded = Tensor::cat(&[item, w.narrow(1, 3 * dim, SCALAR_COLUMNS)?], 1)?;
     let mut bias = w
         .narrow(1, 0, dim)?
         .contiguous()?
@@ -341,11 +355,12 @@ mod tests {
             popularity: 0.25,
             recency: 0.125,
             category_affinity: 1.0,
+            co_visitation: 2.0,
         };
         let x = ranker.inputs(&[f], &Device::Cpu).unwrap();
         assert_eq!(
             x.to_vec2::<f32>().unwrap()[0],
-            vec![1.0, 2.0, 3.0, 4.0, 3.0, 8.0, 0.5, 0.25, 0.125, 1.0]
+            vec![1.0, 2.0, 3.0, 4.0, 3.0, 8.0, 0.5, 0.25, 0.125, 1.0, 2.0]
         );
         assert_eq!(ranker.logits(&x).unwrap().dims(), &[1]);
     }
@@ -367,6 +382,7 @@ mod tests {
                 popularity: 0.5,
                 recency: 0.01 * r as f32,
                 category_affinity: 0.25,
+                co_visitation: 0.02 * r as f32,
             };
             rows.push(&user, &item, scalars).unwrap();
         }
@@ -383,7 +399,7 @@ mod tests {
     fn explaining_without_a_baseline_is_an_error() {
         let vars = SeededVars::new(1, &Device::Cpu);
         let ranker = Ranker::new(&RankerConfig::new(2), vars.builder()).unwrap();
-        let x = Tensor::zeros((1, 10), DType::F32, &Device::Cpu).unwrap();
+        let x = Tensor::zeros((1, 11), DType::F32, &Device::Cpu).unwrap();
         assert!(matches!(
             ranker.explain(&x),
             Err(ModelError::InvalidInput(_))
@@ -394,9 +410,9 @@ mod tests {
     fn a_row_at_the_baseline_has_zero_contributions() {
         let vars = SeededVars::new(1, &Device::Cpu);
         let mut ranker = Ranker::new(&RankerConfig::new(2), vars.builder()).unwrap();
-        let baseline = vec![0.1, -0.2, 0.3, 0.4, 0.03, -0.08, 0.5, 0.6, 0.7, 0.8];
+        let baseline = vec![0.1, -0.2, 0.3, 0.4, 0.03, -0.08, 0.5, 0.6, 0.7, 0.8, 0.9];
         ranker.set_baseline(baseline.clone());
-        let x = Tensor::from_vec(baseline, (1, 10), &Device::Cpu).unwrap();
+        let x = Tensor::from_vec(baseline, (1, 11), &Device::Cpu).unwrap();
         let explanation = &ranker.explain(&x).unwrap()[0];
         assert!(
             explanation

@@ -10,32 +10,38 @@
 //!
 //! [`FeatureGroup`]: super::FeatureGroup
 
+use super::covisit::HistoryAffinity;
 use super::error::{ModelError, Result};
 use super::stats::{ItemStats, category_affinity};
 use super::vocab::{ItemVocab, MAX_CATEGORIES};
 use crate::data::Item;
 
-/// The four scalar columns of a row, in layout order.
+/// Scalar columns at the end of a row.
+pub const SCALAR_COLUMNS: usize = 5;
+
+/// The scalar columns of a row, in layout order.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RowScalars {
     pub retrieval_score: f32,
     pub popularity: f32,
     pub recency: f32,
     pub category_affinity: f32,
+    pub co_visitation: f32,
 }
 
 impl RowScalars {
-    fn columns(self) -> [f32; 4] {
+    fn columns(self) -> [f32; SCALAR_COLUMNS] {
         [
             self.retrieval_score,
             self.popularity,
             self.recency,
             self.category_affinity,
+            self.co_visitation,
         ]
     }
 }
 
-/// Ranker input rows for tower width `dim`; `3 * dim + 4` values each.
+/// Ranker input rows for tower width `dim`; `3 * dim + SCALAR_COLUMNS` values each.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RankerRows {
     dim: usize,
@@ -52,7 +58,7 @@ impl RankerRows {
     }
 
     fn width_for(dim: usize) -> usize {
-        3 * dim + 4
+        3 * dim + SCALAR_COLUMNS
     }
 
     /// Values per row.
@@ -139,11 +145,13 @@ impl RankerRows {
     }
 }
 
-/// Per catalogue item, by position in the catalogue it was built from: popularity, recency
-/// and category rows. Built once when an index version is opened, so a request reads arrays
-/// instead of hashing ids and category names per candidate.
+/// Per catalogue item, by position in the catalogue it was built from: vocabulary row,
+/// popularity, recency and category rows. Built once when an index version is opened, so a
+/// request reads arrays instead of hashing ids and category names per candidate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemTable {
+    /// Vocabulary row (what the co-visitation table is keyed by).
+    rows: Vec<u32>,
     popularity: Vec<f32>,
     recency: Vec<f32>,
     /// Category rows, the first `category_counts[i]` of each array used.
@@ -155,6 +163,7 @@ impl ItemTable {
     pub fn new(items: &[Item], vocab: &ItemVocab, stats: &ItemStats) -> Self {
         let n = items.len();
         let mut table = Self {
+            rows: Vec::with_capacity(n),
             popularity: Vec::with_capacity(n),
             recency: Vec::with_capacity(n),
             categories: Vec::with_capacity(n),
@@ -162,6 +171,7 @@ impl ItemTable {
         };
         for item in items {
             let row = vocab.item_row(&item.id);
+            table.rows.push(row);
             table.popularity.push(stats.popularity(row));
             table.recency.push(stats.recency(row));
             let rows = vocab.category_rows_of(item);
@@ -186,14 +196,27 @@ impl ItemTable {
         &self.categories[position][..usize::from(self.category_counts[position])]
     }
 
+    /// Vocabulary row of the item at `position`.
+    pub fn row(&self, position: usize) -> u32 {
+        self.rows[position]
+    }
+
     /// The scalar columns of a candidate: `history` holds the category rows of the user's
-    /// recent items (already cut to the towers' history length).
-    pub fn scalars(&self, position: usize, history: &[&[u32]], retrieval_score: f32) -> RowScalars {
+    /// recent items and `near` their co-visitation sums (both from the recent items cut to
+    /// the towers' history length).
+    pub fn scalars(
+        &self,
+        position: usize,
+        history: &[&[u32]],
+        near: &HistoryAffinity,
+        retrieval_score: f32,
+    ) -> RowScalars {
         RowScalars {
             retrieval_score,
             popularity: self.popularity[position],
             recency: self.recency[position],
             category_affinity: category_affinity(history, self.categories(position)),
+            co_visitation: near.feature(self.rows[position]),
         }
     }
 }
@@ -201,6 +224,7 @@ impl ItemTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::CoVisitation;
 
     fn scalars(x: f32) -> RowScalars {
         RowScalars {
@@ -208,6 +232,7 @@ mod tests {
             popularity: 0.25,
             recency: 0.125,
             category_affinity: 1.0,
+            co_visitation: 2.0,
         }
     }
 
@@ -216,10 +241,10 @@ mod tests {
         let mut rows = RankerRows::with_capacity(2, 2);
         rows.push(&[1.0, 2.0], &[3.0, 4.0], scalars(0.5)).unwrap();
         rows.push(&[0.0, 1.0], &[2.0, 2.0], scalars(0.0)).unwrap();
-        assert_eq!((rows.len(), rows.width()), (2, 10));
+        assert_eq!((rows.len(), rows.width()), (2, 11));
         assert_eq!(
             rows.row(0),
-            [1.0, 2.0, 3.0, 4.0, 3.0, 8.0, 0.5, 0.25, 0.125, 1.0]
+            [1.0, 2.0, 3.0, 4.0, 3.0, 8.0, 0.5, 0.25, 0.125, 1.0, 2.0]
         );
         assert_eq!(rows.select(&[1, 0]).row(1), rows.row(0));
         assert_eq!(rows.common_user(), None);
@@ -239,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn item_table_matches_the_vocabulary_and_statistics_lookups() {
+    fn item_table_matches_the_vocabulary_statistics_and_co_visitation_lookups() {
         let item = |id: &str, cats: &[&str]| Item {
             id: id.into(),
             title: String::new(),
@@ -258,11 +283,16 @@ mod tests {
         };
         let table = ItemTable::new(&items, &vocab, &stats);
         assert_eq!(table.len(), 3);
+        // Users 0 and 1 both touched a and b: sim(a, b) = 1; c was touched by no one.
+        let covisit = CoVisitation::fit(&[(0, 1), (0, 2), (1, 1), (1, 2)], 4, 10);
+        let near = covisit.affinity(&[table.row(1)]);
         for (i, it) in items.iter().enumerate() {
             let row = vocab.item_row(&it.id);
+            assert_eq!(table.row(i), row);
             assert_eq!(table.categories(i), vocab.category_rows_of(it));
             let history = [table.categories(1)];
-            let s = table.scalars(i, &history, 0.5);
+            let s = table.scalars(i, &history, &near, 0.5);
+            assert_eq!(s.co_visitation, near.feature(row));
             assert_eq!(s.popularity, stats.popularity(row));
             assert_eq!(s.recency, stats.recency(row));
             assert_eq!(
@@ -270,5 +300,7 @@ mod tests {
                 category_affinity(&history, &vocab.category_rows_of(it))
             );
         }
+        let co = |i| table.scalars(i, &[], &near, 0.0).co_visitation;
+        assert_eq!((co(0), co(2)), (1f32.ln_1p(), 0.0));
     }
 }

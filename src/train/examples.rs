@@ -59,6 +59,20 @@ impl Sequences {
         out
     }
 
+    /// `(user, item row)` of every interaction strictly before `before`: what the
+    /// co-visitation table may be fitted on.
+    pub fn pairs_before(&self, before: i64) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for (user, seq) in self.users.iter().enumerate() {
+            out.extend(
+                seq.iter()
+                    .filter(|&&(_, ts)| ts < before)
+                    .map(|&(row, _)| (user as u32, row)),
+            );
+        }
+        out
+    }
+
     /// The target row of an example.
     pub fn target(&self, example: Example) -> u32 {
         self.users[example.user as usize][example.pos as usize].0
@@ -139,6 +153,8 @@ mod tests {
         assert_eq!(seqs.target(examples[1]), 3);
         assert_eq!(seqs.history(examples[1], 5).collect::<Vec<_>>(), vec![2, 1]);
         assert_eq!(seqs.history(examples[1], 1).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(seqs.pairs_before(20), vec![(0, 1), (1, 3)]);
+        assert_eq!(seqs.pairs_before(i64::MIN), vec![]);
     }
 
     #[test]

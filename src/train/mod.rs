@@ -3,6 +3,7 @@
 //! ```text
 //! items ──► vocab, text embeddings (encoder, once) ─┐
 //! interactions ─► per-user sequences ─┬─ targets before T' ─► towers (sampled softmax, log-Q)
+//!                                     ├─ events before T' ──► co-visitation (ranker feature)
 //!                                     └─ targets from T' ──► mine top-k negatives ─► ranker (BCE)
 //!                                                            ▼
 //!                                        Models (+ TrainReport) ─► models dir
@@ -11,7 +12,9 @@
 //! `T'` is the `1 − holdout` quantile of interaction times: the ranker learns on interactions
 //! the towers never fitted, so the retrieval scores it sees are as honest as at serving time.
 //! Training everything on everything was rejected: the towers memorise their own positives and
-//! the ranker then learns to trust the retrieval score far too much.
+//! the ranker then learns to trust the retrieval score far too much. The same holds for the
+//! co-visitation table: the ranker trains on one fitted before `T'` (fitted on everything, it
+//! would count each positive's own interaction), the saved one is fitted on all events.
 //!
 //! | file | responsibility |
 //! |---|---|
@@ -47,9 +50,9 @@ pub use towers::{EpochStats, TowerTrainConfig};
 
 use crate::data::{Interaction, Item};
 use crate::model::{
-    FORMAT_VERSION, ItemStats, ItemTower, ItemVocab, ModelError, Models, ModelsConfig,
-    RECENCY_WINDOW_SECS, Ranker, RankerConfig, Result, SeededVars, TEXT_BATCH, TextEncoder,
-    TowerConfig, UserTower, describe_device, item_text,
+    COVISIT_NEIGHBOURS, CoVisitation, FORMAT_VERSION, ItemStats, ItemTower, ItemVocab, ModelError,
+    Models, ModelsConfig, RECENCY_WINDOW_SECS, Ranker, RankerConfig, Result, SeededVars,
+    TEXT_BATCH, TextEncoder, TowerConfig, UserTower, describe_device, item_text,
 };
 
 /// Everything a training run can be told.
@@ -62,6 +65,9 @@ pub struct TrainConfig {
     pub hidden: usize,
     /// Share of interactions (the latest) kept from the towers for ranker training.
     pub holdout: f32,
+    /// Co-visitation neighbours kept per item.
+    #[serde(default = "covisit_neighbours")]
+    pub covisit_neighbours: usize,
     pub towers: TowerTrainConfig,
     pub ranker: RankerTrainConfig,
     /// Show indicatif progress bars on stderr.
@@ -76,11 +82,16 @@ impl Default for TrainConfig {
             dim: 64,
             hidden: 256,
             holdout: 0.1,
+            covisit_neighbours: COVISIT_NEIGHBOURS,
             towers: TowerTrainConfig::default(),
             ranker: RankerTrainConfig::default(),
             progress: false,
         }
     }
+}
+
+fn covisit_neighbours() -> usize {
+    COVISIT_NEIGHBOURS
 }
 
 /// The result of [`train`].
@@ -190,6 +201,11 @@ pub fn train(
         .map(|item| vocab.category_rows_of(item))
         .collect();
     let holdout_stats = ItemStats::compute(&vocab, interactions, split, RECENCY_WINDOW_SECS);
+    let holdout_covisit = CoVisitation::fit(
+        &sequences.pairs_before(split),
+        rows,
+        config.covisit_neighbours,
+    );
     let ranker_data = ranker::mine(
         &ranker::MiningContext {
             sequences: &sequences,
@@ -197,6 +213,7 @@ pub fn train(
             user: &user_tower,
             towers: &tower_config,
             stats: &holdout_stats,
+            covisit: &holdout_covisit,
             categories: &categories,
         },
         &ranker_examples,
@@ -231,6 +248,11 @@ pub fn train(
         .max()
         .map_or(0, |t| t + 1);
     let stats = ItemStats::compute(&vocab, interactions, as_of, RECENCY_WINDOW_SECS);
+    let covisit = CoVisitation::fit(
+        &sequences.pairs_before(i64::MAX),
+        rows,
+        config.covisit_neighbours,
+    );
     let models_config = ModelsConfig {
         format_version: FORMAT_VERSION,
         name: format!("rankd-twotower-{}d-dcn", config.dim),
@@ -262,6 +284,7 @@ pub fn train(
         encoder,
         vocab,
         stats,
+        covisit,
         tower_vars.tensors(),
         ranker_vars.tensors(),
     )?;

@@ -16,8 +16,8 @@ use super::examples::{Example, Sequences};
 use super::progress::EpochProgress;
 use super::towers::EpochStats;
 use crate::model::{
-    ItemStats, POPULAR_CANDIDATES, Ranker, RankerFeatures, Result, TowerConfig, UserTower,
-    category_affinity, popular_extras, popularity_ranking,
+    CoVisitation, ItemStats, POPULAR_CANDIDATES, Ranker, RankerFeatures, Result, TowerConfig,
+    UserTower, category_affinity, popular_extras, popularity_ranking,
 };
 
 /// Hyper-parameters of ranker training.
@@ -66,6 +66,8 @@ pub struct MiningContext<'a> {
     pub user: &'a UserTower,
     pub towers: &'a TowerConfig,
     pub stats: &'a ItemStats,
+    /// Co-visitation fitted on the events before the mined examples.
+    pub covisit: &'a CoVisitation,
     /// Category rows per vocabulary row.
     pub categories: &'a [Vec<u32>],
 }
@@ -164,6 +166,7 @@ pub fn mine(
                 .iter()
                 .map(|&r| ctx.categories[r as usize].as_slice())
                 .collect();
+            let near = ctx.covisit.affinity(hist);
             for (row, label) in
                 std::iter::once((target, 1.0)).chain(negatives.into_iter().map(|r| (r, 0.0)))
             {
@@ -174,6 +177,7 @@ pub fn mine(
                     popularity: ctx.stats.popularity(row as u32),
                     recency: ctx.stats.recency(row as u32),
                     category_affinity: category_affinity(&hist_cats, &ctx.categories[row]),
+                    co_visitation: near.feature(row as u32),
                 });
                 data.labels.push(label);
             }

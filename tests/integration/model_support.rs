@@ -78,6 +78,7 @@ pub fn quick_config(seed: u64) -> TrainConfig {
         dim: 16,
         hidden: 32,
         holdout: 0.2,
+        covisit_neighbours: 20,
         towers: TowerTrainConfig {
             epochs: 3,
             batch_size: 64,
