@@ -7,6 +7,8 @@
 //! - `item_tower/{1,32,256}`: the item tower on precomputed 384-d text embeddings, items/s.
 //! - `ranker/{1..4096}`: the DCN-v2 ranker's forward pass on packed feature rows,
 //!   candidates/s.
+//! - `covisit/affinity`: what the co-visitation column costs a request — summing the
+//!   100-neighbour lists of 20 recent items, then reading 500 candidates' values — requests/s.
 //! - A summary printed at the end: ranker GFLOP/s per batch against the measured matmul peak
 //!   (a 1024³ f32 matmul through the same candle/gemm path), medians of repeated runs.
 //!
@@ -24,8 +26,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rankd::data::Item;
 use rankd::model::{
-    ItemTower, ItemVocab, MINILM_HINT, Ranker, RankerConfig, SeededVars, TextEncoder, TowerConfig,
-    minilm_dir,
+    CoVisitation, ItemTower, ItemVocab, MINILM_HINT, Ranker, RankerConfig, SeededVars, TextEncoder,
+    TowerConfig, minilm_dir,
 };
 
 #[global_allocator]
@@ -249,5 +251,34 @@ fn summary(device: &Device, ranker: &Ranker, config: &RankerConfig) {
     }
 }
 
-criterion_group!(benches, bench_encoder, bench_item_tower, bench_ranker);
+/// A table where every item has its full 100 neighbours (2,000 users of 150 random items each
+/// over 10,000 items), so the request sums the longest lists it can meet.
+fn bench_covisit(c: &mut Criterion) {
+    const ITEMS: u32 = 10_000;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let pairs: Vec<(u32, u32)> = (0..2_000u32)
+        .flat_map(|u| (0..150).map(move |_| u))
+        .map(|u| (u, rng.random_range(0..ITEMS)))
+        .collect();
+    let table = CoVisitation::fit(&pairs, ITEMS as usize, 100);
+    let history: Vec<u32> = (0..20).map(|_| rng.random_range(0..ITEMS)).collect();
+    let candidates: Vec<u32> = (0..500).map(|_| rng.random_range(0..ITEMS)).collect();
+    let mut group = c.benchmark_group("covisit");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("affinity", |b| {
+        b.iter(|| {
+            let near = table.affinity(&history);
+            candidates.iter().map(|&c| near.feature(c)).sum::<f32>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_encoder,
+    bench_item_tower,
+    bench_ranker,
+    bench_covisit
+);
 criterion_main!(benches);

