@@ -20,7 +20,9 @@ use rankd::data::{
     Dataset, Fetchable, INTERACTIONS_FILE, ITEMS_FILE, Item, ReadOptions, SynthConfig, fetch,
     synthesize_to_dir,
 };
-use rankd::model::{DevicePreference, Models, TextEncoder, select_device};
+use rankd::model::{
+    DevicePreference, ModelError, Models, ModelsConfig, TextEncoder, select_device,
+};
 use rankd::rank::BuildIndexJob;
 use rankd::server::RANKER_SERVICE;
 use rankd::server::proto::ranker_client::RankerClient;
@@ -76,7 +78,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .join(INDEX_NAME)
         .join("CURRENT")
         .exists();
-    if args.retrain || !models_dir.join("config.json").exists() || !index_ready {
+    let reusable = match ModelsConfig::read(&models_dir) {
+        Ok(_) => index_ready,
+        Err(ModelError::Missing { .. }) => false,
+        Err(stale) => {
+            say(&format!(
+                "cannot reuse the saved models ({stale}); training again"
+            ));
+            false
+        }
+    };
+    if args.retrain || !reusable {
         train_and_index(&data_dir, &models_dir, &config.server.index_dir)?;
     } else {
         say(&format!(

@@ -49,6 +49,32 @@ pub struct ModelsConfig {
     pub ranker: RankerConfig,
 }
 
+impl ModelsConfig {
+    /// Reads `config.json` of the models directory `dir`, refusing a format this build
+    /// cannot load (so a caller can tell reusable models from stale ones without loading
+    /// the weights).
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(files::CONFIG);
+        if !path.exists() {
+            return Err(ModelError::Missing {
+                path,
+                hint: "train models with `rankd train --out DIR`".to_owned(),
+            });
+        }
+        let bytes = std::fs::read(&path).map_err(ModelError::io(&path))?;
+        let config: ModelsConfig =
+            serde_json::from_slice(&bytes).map_err(ModelError::json(&path))?;
+        if config.format_version != FORMAT_VERSION {
+            return Err(ModelError::InvalidInput(format!(
+                "{}: models format {} but this build reads format {FORMAT_VERSION}",
+                path.display(),
+                config.format_version
+            )));
+        }
+        Ok(config)
+    }
+}
+
 /// A user (or a search) as the user tower sees it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserContext {
@@ -110,23 +136,7 @@ impl Models {
 
     /// Loads a models directory written by [`Models::save`] onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let config_path = dir.join(files::CONFIG);
-        if !config_path.exists() {
-            return Err(ModelError::Missing {
-                path: config_path,
-                hint: "train models with `rankd train --out DIR`".to_owned(),
-            });
-        }
-        let bytes = std::fs::read(&config_path).map_err(ModelError::io(&config_path))?;
-        let config: ModelsConfig =
-            serde_json::from_slice(&bytes).map_err(ModelError::json(&config_path))?;
-        if config.format_version != FORMAT_VERSION {
-            return Err(ModelError::InvalidInput(format!(
-                "{}: models format {} but this build reads format {FORMAT_VERSION}",
-                config_path.display(),
-                config.format_version
-            )));
-        }
+        let config = ModelsConfig::read(dir)?;
         let encoder = TextEncoder::load(&dir.join(files::ENCODER_DIR), device)?;
         let vocab = ItemVocab::load(&dir.join(files::VOCAB))?;
         let stats = ItemStats::load(&dir.join(files::STATS))?;

@@ -4,7 +4,8 @@
 use candle_core::Device;
 use rankd::data::Item;
 use rankd::model::{
-    FeatureGroup, ModelError, Models, RankerFeatures, RankerRows, TextEncoder, UserContext,
+    FORMAT_VERSION, FeatureGroup, ModelError, Models, ModelsConfig, RankerFeatures, RankerRows,
+    TextEncoder, UserContext, files,
 };
 use rankd::train::train;
 
@@ -171,6 +172,33 @@ fn saved_models_load_back_with_the_same_outputs() {
     for (x, y) in a_u.iter().zip(&b_u) {
         assert_close(x, y, "reloaded user vector");
     }
+}
+
+#[test]
+fn models_of_another_format_are_refused_naming_the_config() {
+    let (models, _) = trained(&Device::Cpu);
+    let dir = tempfile::tempdir().unwrap();
+    models.save(dir.path()).unwrap();
+    assert_eq!(&ModelsConfig::read(dir.path()).unwrap(), models.config());
+    let path = dir.path().join(files::CONFIG);
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    config["format_version"] = (FORMAT_VERSION - 1).into();
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    for err in [
+        ModelsConfig::read(dir.path()).unwrap_err(),
+        Models::load(dir.path(), &Device::Cpu).unwrap_err(),
+    ] {
+        assert!(matches!(err, ModelError::InvalidInput(_)), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("config.json"), "{message}");
+        assert!(
+            message.contains(&format!("models format {}", FORMAT_VERSION - 1)),
+            "{message}"
+        );
+    }
+    let missing = ModelsConfig::read(&dir.path().join("absent")).unwrap_err();
+    assert!(matches!(missing, ModelError::Missing { .. }), "{missing}");
 }
 
 #[test]
